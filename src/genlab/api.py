@@ -1,0 +1,145 @@
+"""The Python API behind the CLI: train, resume and sample, reading and writing run directories."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from . import __version__
+from . import data as _data  # noqa: F401  (registers datasets)
+from . import models as _models  # noqa: F401  (registers models)
+from .checkpoint import latest_checkpoint, load_weights
+from .config import DataConfig, TrainConfig, apply_overrides, from_dict, to_dict
+from .data.base import DataInfo, TensorData, load_data
+from .errors import ConfigError, RunDirError
+from .models.base import GenerativeModel
+from .registry import MODELS
+from .rundir import RunDir
+from .trainer import Trainer
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device=cuda was asked for, but PyTorch sees no CUDA GPU here; use --device cpu")
+    return torch.device(name)
+
+
+def make_configs(model: str, dataset: str, overrides: Optional[dict[str, str]] = None,
+                 train: Optional[dict] = None) -> dict:
+    """Default configs for a model and dataset, then `train` values, then command-line overrides."""
+    cls = MODELS.get(model)
+    sections = {"train": TrainConfig(**(train or {})), "data": DataConfig(dataset=dataset), "model": cls.Config()}
+    return apply_overrides(sections, overrides or {})
+
+
+def build_model(model: str, mcfg, info: DataInfo, device: torch.device) -> GenerativeModel:
+    return MODELS.get(model)(mcfg, info).to(device)
+
+
+def _reference_points(data: TensorData) -> Optional[np.ndarray]:
+    if data.info.kind != "points":
+        return None
+    return data.x[:2500].cpu().numpy()
+
+
+def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, progress: Optional[bool] = None) -> RunDir:
+    """Train `model` with configs from `make_configs`, writing a new run directory `out`."""
+    tcfg: TrainConfig = cfgs["train"]
+    device = resolve_device(tcfg.device)
+    torch.manual_seed(tcfg.seed)
+    cls = MODELS.get(model)
+    data = load_data(cfgs["data"], preferred_range=cls.preferred_range, device=device, seed=tcfg.seed)
+    net = build_model(model, cfgs["model"], data.info, device)
+    # bad input has been reported by now; only then is the run directory made
+    run = RunDir.create(out, overwrite=overwrite)
+    run.write_config({
+        "genlab_version": __version__,
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "model": model,
+        "seed": tcfg.seed,
+        "device": str(device),
+        "train": to_dict(tcfg),
+        "data": to_dict(cfgs["data"]),
+        "model_config": to_dict(cfgs["model"]),
+        "data_info": dataclasses.asdict(data.info),
+    })
+    Trainer(net, data, tcfg, run, reference=_reference_points(data)).fit(progress=progress)
+    return run
+
+
+def read_run(path: str | Path) -> tuple[RunDir, dict, DataInfo]:
+    run = RunDir.open(path)
+    cfg = run.read_config()
+    for key in ("model", "train", "data", "model_config", "data_info"):
+        if key not in cfg:
+            raise RunDirError(f"{run.config_path} has no '{key}' entry; the run directory is damaged")
+    info = cfg["data_info"]
+    return run, cfg, DataInfo(**{**info, "shape": tuple(info["shape"])})
+
+
+def resume(path: str | Path, epochs: Optional[int] = None, steps: Optional[int] = None,
+           device: Optional[str] = None, progress: Optional[bool] = None) -> tuple[RunDir, int, int]:
+    """Continue a run from its latest checkpoint up to `epochs` or `steps` in all (default: as configured).
+
+    Returns (run, step resumed from, step reached).
+    """
+    run, cfg, _ = read_run(path)
+    tdict = dict(cfg["train"])
+    if epochs is not None:
+        tdict.update(epochs=epochs, steps=0)
+    if steps is not None:
+        tdict.update(steps=steps)
+    if device is not None:
+        tdict["device"] = device
+    tcfg = from_dict(TrainConfig, tdict, "train")
+    dcfg = from_dict(DataConfig, cfg["data"], "data")
+    model = cfg["model"]
+    mcfg = from_dict(MODELS.get(model).Config, cfg["model_config"], "model_config")
+    dev = resolve_device(tcfg.device)
+    torch.manual_seed(tcfg.seed)
+    cls = MODELS.get(model)
+    data = load_data(dcfg, preferred_range=cls.preferred_range, device=dev, seed=tcfg.seed)
+    net = build_model(model, mcfg, data.info, dev)
+    trainer = Trainer(net, data, tcfg, run, reference=_reference_points(data))
+    trainer.restore()
+    start = trainer.step
+    if start >= trainer.total:
+        return run, start, start
+    cfg["train"] = to_dict(tcfg)
+    run.write_config(cfg)
+    trainer.fit(progress=progress)
+    return run, start, trainer.step
+
+
+def load_trained(path: str | Path, device: str = "cpu") -> tuple[RunDir, dict, GenerativeModel]:
+    """The model of a run directory with the weights of its latest checkpoint, in eval mode."""
+    run, cfg, info = read_run(path)
+    ckpt = latest_checkpoint(run.checkpoints)
+    if ckpt is None:
+        raise RunDirError(f"{run.path} has no checkpoint yet; train or resume it first")
+    model = cfg["model"]
+    mcfg = from_dict(MODELS.get(model).Config, cfg["model_config"], "model_config")
+    net = build_model(model, mcfg, info, resolve_device(device))
+    load_weights(ckpt, net)
+    net.eval()
+    return run, cfg, net
+
+
+@torch.no_grad()
+def sample(path: str | Path, n: int, seed: int = 0, device: str = "cpu", chunk: int = 1000) -> np.ndarray:
+    """n samples in data space: images float32 (N, C, H, W) in [0, 1], points (N, D)."""
+    if n < 1:
+        raise ConfigError("--n must be at least 1")
+    _, _, net = load_trained(path, device)
+    gen = torch.Generator(device=net.device)
+    gen.manual_seed(seed)
+    parts = [net.info.to_data_space(net.sample(min(chunk, n - i), generator=gen)).float().cpu()
+             for i in range(0, n, chunk)]
+    return torch.cat(parts).numpy().astype(np.float32)

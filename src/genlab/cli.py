@@ -1,0 +1,182 @@
+"""The `genlab` command: demo, train, resume, sample, models, datasets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Optional
+
+from . import __version__
+from .errors import GenlabError
+
+
+def _length_args(p: argparse.ArgumentParser, what: str) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--epochs", type=int, help=f"{what} in epochs (passes over the data)")
+    g.add_argument("--steps", type=int, help=f"{what} in steps (generator/model updates)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="genlab", description="Train, sample and compare deep generative models.")
+    p.add_argument("--version", action="version", version=f"genlab {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    d = sub.add_parser("demo", help="train a small VAE and GAN on built-in data (no download, a few minutes)")
+    d.add_argument("--out", default="genlab-demo", help="folder for the demo's run directories (default: genlab-demo)")
+    d.add_argument("--quick", action="store_true", help="a much shorter demo (seconds; for tests)")
+
+    t = sub.add_parser("train", help="train MODEL on a dataset into a new run directory",
+                       epilog="Any config field can be set as KEY=VALUE (or --KEY VALUE), e.g. latent_dim=2 "
+                              "batch_size=128 hidden=512,256. `genlab models` lists the models.")
+    t.add_argument("model", help="a registered model (see `genlab models`)")
+    t.add_argument("--dataset", required=True, help="a registered dataset (see `genlab datasets`)")
+    t.add_argument("--out", required=True, help="the run directory to create")
+    _length_args(t, "training length")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--device", choices=["cpu", "cuda", "auto"])
+    t.add_argument("--data-dir", help="look here first for data files (also $GENLAB_DATA)")
+    t.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+
+    r = sub.add_parser("resume", help="continue a run from its latest checkpoint")
+    r.add_argument("dir")
+    _length_args(r, "new total length")
+    r.add_argument("--device", choices=["cpu", "cuda", "auto"])
+
+    s = sub.add_parser("sample", help="draw samples from a trained run")
+    s.add_argument("dir")
+    s.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    s.add_argument("--out", help="write the samples as a .npy array (images: N x C x H x W in [0, 1])")
+    s.add_argument("--grid", help="write a picture of the samples (PNG)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+
+    sub.add_parser("models", help="list the registered models")
+    ds = sub.add_parser("datasets", help="list the registered datasets and whether their files are here")
+    ds.add_argument("--data-dir", help="also look here for data files")
+    return p
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    try:
+        if extra and args.command != "train":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        return COMMANDS[args.command](args, extra) or 0
+    except GenlabError as e:
+        print(f"genlab: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("genlab: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_train(args, extra: list[str]) -> int:
+    from .api import make_configs, train
+    from .config import parse_override_args
+
+    overrides = parse_override_args(extra)
+    for key in ("epochs", "steps", "seed", "device", "data_dir"):
+        value = getattr(args, key)
+        if value is not None:
+            overrides[key] = str(value)
+    if args.steps is not None:
+        overrides.setdefault("epochs", "0")
+    cfgs = make_configs(args.model, args.dataset, overrides)
+    run = train(args.model, args.out, cfgs, overwrite=args.overwrite)
+    _report(run)
+    return 0
+
+
+def cmd_resume(args, extra) -> int:
+    from .api import resume
+
+    run, start, end = resume(args.dir, epochs=args.epochs, steps=args.steps, device=args.device)
+    if start == end:
+        print(f"{run.path} is already at step {end}; pass --epochs or --steps to train longer")
+        return 0
+    print(f"resumed {run.path} at step {start}, trained to step {end}")
+    _report(run)
+    return 0
+
+
+def cmd_sample(args, extra) -> int:
+    import numpy as np
+
+    from .api import sample
+    from .errors import ConfigError
+    from .plots import save_image_grid, save_points
+
+    if not args.out and not args.grid:
+        raise ConfigError("say where to write the samples: --out FILE.npy and/or --grid FILE.png")
+    if args.out and not args.out.endswith(".npy"):
+        raise ConfigError(f"--out must name a .npy file, got {args.out!r}")
+    x = sample(args.dir, args.n, seed=args.seed, device=args.device)
+    if args.out:
+        from .rundir import atomic_path
+
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(Path(args.out)) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, x)
+        print(f"wrote {len(x)} samples {tuple(x.shape)} to {args.out}")
+    if args.grid:
+        Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
+        if x.ndim == 4:
+            save_image_grid(x, args.grid)
+        else:
+            save_points(x, args.grid)
+        print(f"wrote a picture of the samples to {args.grid}")
+    return 0
+
+
+def cmd_models(args, extra) -> int:
+    from . import models  # noqa: F401
+    from .registry import MODELS
+
+    width = max(len(n) for n in MODELS.names())
+    for name, cls in MODELS.items():
+        print(f"{name:<{width}}  {cls.description}")
+    return 0
+
+
+def cmd_datasets(args, extra) -> int:
+    from . import data  # noqa: F401
+    from .config import DataConfig
+    from .registry import DATASETS
+
+    width = max(len(n) for n in DATASETS.names())
+    for name, spec in DATASETS.items():
+        avail = spec.available(DataConfig(dataset=name, data_dir=args.data_dir or ""))
+        mark = "present" if avail.present else "missing"
+        print(f"{name:<{width}}  [{mark}] {spec.description}")
+        print(f"{'':<{width}}            {avail.where}")
+    return 0
+
+
+def cmd_demo(args, extra) -> int:
+    from .demo import run_demo
+
+    run_demo(Path(args.out), quick=args.quick)
+    return 0
+
+
+def _report(run) -> None:
+    print(f"run directory: {run.path}")
+    print(f"  samples:     {run.samples / 'final.png'}")
+    print(f"  loss curves: {run.samples / 'curves.png'}")
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "train": cmd_train,
+    "resume": cmd_resume,
+    "sample": cmd_sample,
+    "models": cmd_models,
+    "datasets": cmd_datasets,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Typed dataclass configs, command-line overrides and their validation.
+
+Every config is a plain dataclass whose fields have simple types (bool, int, float, str, ``Literal``
+choices and tuples of ints). ``apply_overrides`` turns ``key=value`` strings from the command line into
+typed values and rejects unknown keys with the list of valid ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    """How long and how to train: owned by the trainer, the same for every model."""
+
+    epochs: int = 10  # used when steps == 0
+    steps: int = 0  # generator/model updates; overrides epochs when > 0
+    batch_size: int = 64
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    log_every: int = 50  # steps between metrics.jsonl lines
+    ckpt_every: int = 0  # steps between checkpoints (0: at every epoch end and at the end)
+    sample_every: int = 1  # epochs between fixed-noise sample grids (0: only at the end)
+    grid_size: int = 64  # images in a sample grid
+    keep_checkpoints: int = 2
+
+    def __post_init__(self):
+        check(self.epochs >= 0, "epochs", "must be >= 0")
+        check(self.steps >= 0, "steps", "must be >= 0")
+        check(self.epochs > 0 or self.steps > 0, "epochs", "set epochs or steps to a positive number")
+        check(self.batch_size >= 1, "batch_size", "must be >= 1")
+        check(self.log_every >= 1, "log_every", "must be >= 1")
+        check(self.ckpt_every >= 0, "ckpt_every", "must be >= 0")
+        check(self.sample_every >= 0, "sample_every", "must be >= 0")
+        check(self.grid_size >= 1, "grid_size", "must be >= 1")
+        check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1")
+
+
+@dataclass
+class DataConfig:
+    """Which data and how it is presented to the model."""
+
+    dataset: str = "digits"
+    split: Literal["train", "test"] = "train"
+    binarize: Literal["none", "dynamic", "static"] = "none"
+    range: Literal["auto", "01", "pm1"] = "auto"  # auto: the model's preferred value range
+    subset: int = 0  # use only the first N examples (after a seeded shuffle); 0: all
+    data_dir: str = ""  # where to look first for data files (also $GENLAB_DATA)
+    path: str = ""  # the file or folder for the 'npz' and 'folder' datasets
+    image_size: int = 0  # 'folder' datasets: resize to this size (0: keep the images' size)
+    channels: int = 0  # 'folder' datasets: 1 (grey) or 3 (RGB); 0: decide from the images
+    download: bool = True  # download missing files when the network allows
+
+    def __post_init__(self):
+        check(self.subset >= 0, "subset", "must be >= 0")
+        check(self.image_size >= 0, "image_size", "must be >= 0")
+        check(self.channels in (0, 1, 3), "channels", "must be 0 (auto), 1 or 3")
+
+
+def check(ok: bool, name: str, why: str) -> None:
+    """Raise a ConfigError naming the field when a validation fails."""
+    if not ok:
+        raise ConfigError(f"invalid value for '{name}': {why}")
+
+
+# ----------------------------------------------------------------------------------------------------
+# conversion
+
+
+def to_dict(cfg) -> dict[str, Any]:
+    return {f.name: _plain(getattr(cfg, f.name)) for f in fields(cfg)}
+
+
+def _plain(v):
+    return list(v) if isinstance(v, tuple) else v
+
+
+def from_dict(cls, d: dict[str, Any], section: str = ""):
+    """Build a config from a (saved) dict, converting lists back to tuples and checking keys."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ConfigError(f"unknown {section or cls.__name__} keys {unknown}; valid keys: {sorted(names)}")
+    hints = typing.get_type_hints(cls)
+    kwargs = {k: (tuple(v) if isinstance(v, list) and _is_tuple(hints[k]) else v) for k, v in d.items()}
+    return cls(**kwargs)
+
+
+def _is_tuple(tp) -> bool:
+    return typing.get_origin(tp) is tuple
+
+
+def parse_value(tp, text: str, name: str):
+    """Parse one command-line string into the type of a config field."""
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        choices = typing.get_args(tp)
+        for c in choices:
+            if str(c) == text:
+                return c
+        raise ConfigError(f"invalid value {text!r} for '{name}'; choose one of: {', '.join(map(str, choices))}")
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for arg in typing.get_args(tp):
+            if arg is type(None):
+                if text.lower() in ("none", "null", ""):
+                    return None
+                continue
+            try:
+                return parse_value(arg, text, name)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if errors else f"invalid value {text!r} for '{name}'")
+    if origin is tuple:
+        (elem, *_rest) = typing.get_args(tp)
+        parts = [p for p in text.replace("x", ",").split(",") if p.strip()]
+        return tuple(parse_value(elem, p.strip(), name) for p in parts)
+    if tp is bool:
+        low = text.lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"invalid value {text!r} for '{name}'; expected true or false")
+    if tp in (int, float):
+        try:
+            return tp(text)
+        except ValueError:
+            raise ConfigError(f"invalid value {text!r} for '{name}'; expected {'an integer' if tp is int else 'a number'}") from None
+    if tp is str:
+        return text
+    raise TypeError(f"config field '{name}' has unsupported type {tp!r}")
+
+
+def apply_overrides(sections: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
+    """Return new configs with ``overrides`` (``key`` or ``section.key`` -> string) applied.
+
+    A bare key must belong to exactly one section. Unknown or ambiguous keys raise a ConfigError that
+    lists the valid keys. Each rebuilt config runs its own validation.
+    """
+    changes: dict[str, dict[str, Any]] = {s: {} for s in sections}
+    valid = sorted(f"{s}.{f.name}" for s, c in sections.items() for f in fields(c))
+    bare = {}
+    for s, c in sections.items():
+        for f in fields(c):
+            bare.setdefault(f.name, []).append(s)
+    for raw_key, text in overrides.items():
+        key = raw_key.replace("-", "_")
+        if "." in key:
+            s, name = key.split(".", 1)
+            if s not in sections or name not in {f.name for f in fields(sections[s])}:
+                raise ConfigError(_unknown(raw_key, valid))
+        else:
+            owners = bare.get(key)
+            if not owners:
+                raise ConfigError(_unknown(raw_key, valid))
+            if len(owners) > 1:
+                raise ConfigError(
+                    f"config key '{raw_key}' is ambiguous; write one of: {', '.join(f'{o}.{key}' for o in owners)}"
+                )
+            s, name = owners[0], key
+        tp = typing.get_type_hints(type(sections[s]))[name]
+        changes[s][name] = parse_value(tp, text, raw_key)
+    return {s: (dataclasses.replace(c, **changes[s]) if changes[s] else c) for s, c in sections.items()}
+
+
+def _unknown(key: str, valid: list[str]) -> str:
+    short = sorted({v.split(".", 1)[1] for v in valid})
+    close = difflib.get_close_matches(key.split(".")[-1], short, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown config key '{key}'{hint}; valid keys: {', '.join(valid)}"
+
+
+def parse_override_args(args: list[str]) -> dict[str, str]:
+    """Turn ``key=value``, ``--key=value`` and ``--key value`` into a dict of strings."""
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("--"):
+            a = a[2:]
+            if "=" not in a:
+                if i + 1 >= len(args) or args[i + 1].startswith("--"):
+                    raise ConfigError(f"option '--{a}' needs a value (write --{a}=VALUE)")
+                out[a] = args[i + 1]
+                i += 2
+                continue
+        if "=" not in a:
+            raise ConfigError(f"cannot read argument {args[i]!r}; config overrides are written key=value")
+        k, v = a.split("=", 1)
+        out[k] = v
+        i += 1
+    return out
+
+
+__all__ = [
+    "TrainConfig",
+    "DataConfig",
+    "apply_overrides",
+    "parse_override_args",
+    "parse_value",
+    "to_dict",
+    "from_dict",
+    "check",
+    "field",
+]

@@ -1,0 +1,203 @@
+"""The in-memory data layer shared by every dataset.
+
+A dataset loader returns an ``ArrayData`` (numpy arrays in a fixed format). ``load_data`` turns it into
+``TensorData``: float tensors in [0, 1] (images) or raw coordinates (points), on the training device,
+with a ``BatchStream`` that shuffles with its own generator and applies dynamic binarization and the
+model's value range batch by batch. No DataLoader: data this size fits in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Literal, Optional
+
+import numpy as np
+import torch
+
+from ..config import DataConfig
+from ..errors import DataError
+from ..registry import DATASETS
+
+Kind = Literal["image", "points"]
+Range = Literal["01", "pm1"]
+
+
+@dataclass
+class ArrayData:
+    """What a dataset loader returns.
+
+    x: images as uint8 (N, C, H, W) in 0..255 or float32 (N, C, H, W) in [0, 1]; points as float32 (N, D).
+    y: int64 (N,) class labels, or None.
+    """
+
+    x: np.ndarray
+    y: Optional[np.ndarray]
+    kind: Kind
+    classes: Optional[list[str]] = None
+
+
+@dataclass
+class Availability:
+    present: bool
+    where: str  # where the files are, or why they are not
+
+
+@dataclass
+class DatasetSpec:
+    """A registry entry: how to load a dataset and whether its files are on this machine."""
+
+    name: str
+    description: str
+    kind: Kind
+    load: Callable[[DataConfig, str], ArrayData]  # (config, split) -> arrays
+    available: Callable[[DataConfig], Availability] = lambda cfg: Availability(True, "built in")
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    return DATASETS.add(spec.name, spec)
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a model needs to know about its data (saved in the run directory's config)."""
+
+    name: str
+    kind: Kind
+    shape: tuple[int, ...]  # (C, H, W) or (D,)
+    num_classes: int  # 0 when unlabelled
+    range: Range  # value range the model sees for images
+    binarized: bool
+
+    def to_data_space(self, x: torch.Tensor) -> torch.Tensor:
+        """Model-space tensors -> data space: images in [0, 1], points unchanged."""
+        if self.kind == "points":
+            return x
+        if self.range == "pm1":
+            x = (x + 1) / 2
+        return x.clamp(0, 1)
+
+    def to_model_space(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "image" and self.range == "pm1":
+            return x * 2 - 1
+        return x
+
+
+@dataclass
+class Batch:
+    x: torch.Tensor  # (B, C, H, W) or (B, D), in model space
+    y: Optional[torch.Tensor]  # (B,) int64 or None
+
+
+@dataclass
+class TensorData:
+    x: torch.Tensor  # float32, images in [0, 1] (Bernoulli probabilities when binarizing dynamically)
+    y: Optional[torch.Tensor]
+    info: DataInfo
+    dynamic_binarize: bool = False
+    classes: Optional[list[str]] = None
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def batch(self, idx: torch.Tensor, generator: Optional[torch.Generator] = None) -> Batch:
+        x = self.x.index_select(0, idx)
+        if self.dynamic_binarize:
+            x = torch.bernoulli(x, generator=generator)
+        y = None if self.y is None else self.y.index_select(0, idx)
+        return Batch(self.info.to_model_space(x), y)
+
+
+class BatchStream:
+    """Endless shuffled minibatches (drop-last), with all state needed for an exact resume."""
+
+    def __init__(self, data: TensorData, batch_size: int, seed: int):
+        if batch_size > len(data):
+            raise DataError(
+                f"batch_size {batch_size} is larger than the dataset ({len(data)} examples); "
+                f"lower it with batch_size=N"
+            )
+        self.data = data
+        self.batch_size = batch_size
+        self.generator = torch.Generator(device=data.x.device)
+        self.generator.manual_seed(seed)
+        self.batches_per_epoch = len(data) // batch_size
+        self.perm = self._new_perm()
+        self.pos = 0  # batches drawn from the current permutation
+        self.drawn = 0  # batches drawn in all
+
+    def _new_perm(self) -> torch.Tensor:
+        return torch.randperm(len(self.data), generator=self.generator, device=self.data.x.device)
+
+    def next(self) -> Batch:
+        if self.pos == self.batches_per_epoch:
+            self.perm = self._new_perm()
+            self.pos = 0
+        idx = self.perm[self.pos * self.batch_size : (self.pos + 1) * self.batch_size]
+        self.pos += 1
+        self.drawn += 1
+        return self.data.batch(idx, self.generator)
+
+    @property
+    def epoch(self) -> float:
+        return self.drawn / self.batches_per_epoch
+
+    def state_dict(self) -> dict:
+        return {
+            "generator": self.generator.get_state(),
+            "perm": self.perm.cpu(),
+            "pos": self.pos,
+            "drawn": self.drawn,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+        self.perm = state["perm"].to(self.data.x.device)
+        self.pos = int(state["pos"])
+        self.drawn = int(state["drawn"])
+
+
+def load_data(cfg: DataConfig, preferred_range: Range = "01", device: str | torch.device = "cpu", seed: int = 0,
+              split: Optional[str] = None) -> TensorData:
+    """Load a registered dataset and apply subset, binarization and value range."""
+    spec: DatasetSpec = DATASETS.get(cfg.dataset)
+    split = split or cfg.split
+    arrays = spec.load(cfg, split)
+    x = arrays.x
+    if x.dtype == np.uint8:
+        x = x.astype(np.float32) / 255.0
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    y = None if arrays.y is None else np.ascontiguousarray(arrays.y, dtype=np.int64)
+    if len(x) == 0:
+        raise DataError(f"dataset {cfg.dataset!r} ({split}) has no examples")
+    if y is not None and len(y) != len(x):
+        raise DataError(f"dataset {cfg.dataset!r}: {len(x)} inputs but {len(y)} labels")
+    if cfg.subset:
+        # a seeded shuffle first, so that a subset holds every class
+        order = np.random.default_rng(seed).permutation(len(x))[: cfg.subset]
+        x = x[order]
+        y = None if y is None else y[order]
+    if arrays.kind == "image":
+        if x.ndim != 4:
+            raise DataError(f"dataset {cfg.dataset!r}: images must be (N, C, H, W), got shape {x.shape}")
+        if cfg.binarize == "static":
+            # one fixed Bernoulli draw per image, the same in every run (seed 0 as in the usual protocol)
+            x = (np.random.default_rng(0).random(x.shape, dtype=np.float32) < x).astype(np.float32)
+        rng = preferred_range if cfg.range == "auto" else cfg.range
+    else:
+        if cfg.binarize != "none":
+            raise DataError(f"binarize={cfg.binarize} applies to images; dataset {cfg.dataset!r} holds points")
+        rng = "01"
+    num_classes = 0
+    if y is not None:
+        num_classes = len(arrays.classes) if arrays.classes else int(y.max()) + 1
+    info = DataInfo(
+        name=cfg.dataset,
+        kind=arrays.kind,
+        shape=tuple(int(s) for s in x.shape[1:]),
+        num_classes=num_classes,
+        range=rng,
+        binarized=cfg.binarize != "none",
+    )
+    tx = torch.from_numpy(x).to(device)
+    ty = None if y is None else torch.from_numpy(y).to(device)
+    return TensorData(tx, ty, info, dynamic_binarize=cfg.binarize == "dynamic", classes=arrays.classes)

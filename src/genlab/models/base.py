@@ -1,0 +1,88 @@
+"""The contract between a model and the one trainer.
+
+A model is an ``nn.Module`` that says *what* it trains and *how one step goes*; the trainer owns the
+optimizers, the loop, devices, logging, checkpoints and the NaN guard.
+
+- ``players()``: named groups of modules, each with its own optimizer (a VAE has one player, a GAN two,
+  alpha-GAN three or four). Players never share parameters.
+- ``phases()``: the sequence of updates that makes one training step, e.g. ``[disc] * k + [gen]``.
+  Each phase names a player; ``data=False`` re-uses the previous phase's batch instead of drawing a new one.
+- ``loss(player, batch)``: a dict of named scalars; ``"loss"`` is minimized with respect to that player's
+  parameters (the trainer freezes the other players during the phase), the rest are logged.
+- ``after_update(player)``: optional, for constraints such as weight clipping.
+- ``sample(n, generator)``: n draws from the model in model space (the trainer maps them to data space).
+
+Because the trainer calls ``backward`` and ``step``, gradient averaging across processes, mixed
+precision and gradient accumulation can be added there without touching a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal, Optional
+
+import torch
+from torch import nn
+
+from ..data.base import Batch, DataInfo
+
+
+@dataclass(frozen=True)
+class OptimSpec:
+    name: Literal["adam", "rmsprop", "sgd"] = "adam"
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+
+
+@dataclass
+class Player:
+    modules: list[nn.Module]
+    optim: OptimSpec
+
+    def parameters(self) -> list[nn.Parameter]:
+        return [p for m in self.modules for p in m.parameters()]
+
+
+@dataclass(frozen=True)
+class Phase:
+    player: str
+    data: bool = True  # draw a fresh batch for this phase
+
+
+class GenerativeModel(nn.Module):
+    """Base class: subclasses set ``Config`` and ``description`` and implement the methods below."""
+
+    Config: ClassVar[type]
+    description: ClassVar[str] = ""
+    preferred_range: ClassVar[Literal["01", "pm1"]] = "01"  # value range of images the model wants
+
+    def __init__(self, cfg, info: DataInfo):
+        super().__init__()
+        self.cfg = cfg
+        self.info = info
+
+    def players(self) -> dict[str, Player]:
+        raise NotImplementedError
+
+    def phases(self) -> list[Phase]:
+        return [Phase(name) for name in self.players()]
+
+    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def after_update(self, player: str) -> None:
+        """Called after each optimizer step of `player` (e.g. weight clipping)."""
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def randn(self, *shape: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """Standard normal noise on the model's device, from `generator` or the global generator."""
+        return torch.randn(*shape, device=self.device, generator=generator)

@@ -1,0 +1,103 @@
+"""Pictures written into run directories: sample grids, 2-D scatter plots and loss curves (PNG)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .rundir import atomic_path
+
+
+def image_grid(x: np.ndarray, nrow: Optional[int] = None, pad: int = 2, min_cell: int = 28) -> np.ndarray:
+    """(N, C, H, W) in [0, 1] -> (rows*H', cols*W', 3) uint8, small images scaled up to `min_cell` pixels."""
+    n, c, h, w = x.shape
+    scale = max(1, math.ceil(min_cell / max(h, w)))
+    x = np.repeat(np.repeat(x, scale, axis=2), scale, axis=3)
+    h, w = h * scale, w * scale
+    if c == 1:
+        x = np.repeat(x, 3, axis=1)
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
+    ncol = int(math.ceil(n / nrow))
+    grid = np.full((3, ncol * (h + pad) + pad, nrow * (w + pad) + pad), 0.5, dtype=np.float32)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        grid[:, pad + r * (h + pad): pad + r * (h + pad) + h, pad + col * (w + pad): pad + col * (w + pad) + w] = x[i]
+    return (np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+
+
+def save_image_grid(x: np.ndarray, path: str | Path, nrow: Optional[int] = None) -> Path:
+    from PIL import Image
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(image_grid(np.asarray(x, dtype=np.float32), nrow)).save(tmp, format="PNG")
+    return path
+
+
+def save_points(samples: np.ndarray, path: str | Path, reference: Optional[np.ndarray] = None,
+                title: str = "") -> Path:
+    """Scatter of 2-D samples (blue) over reference data points (grey)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    if reference is not None:
+        ax.scatter(reference[:, 0], reference[:, 1], s=2, c="0.75", label="data", rasterized=True)
+    ax.scatter(samples[:, 0], samples[:, 1], s=2, c="tab:blue", alpha=0.6, label="samples", rasterized=True)
+    if reference is not None:
+        lo = np.minimum(reference.min(0), np.percentile(samples, 1, axis=0)) - 0.5
+        hi = np.maximum(reference.max(0), np.percentile(samples, 99, axis=0)) + 0.5
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", markerscale=4, fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_curves(rows: list[dict], path: str | Path, title: str = "") -> Optional[Path]:
+    """One panel per logged term against the step."""
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in ("step", "epoch", "time") and k not in keys]
+    if not rows or not keys:
+        return None
+    plt = _pyplot()
+    ncol = min(3, len(keys))
+    nrows = int(math.ceil(len(keys) / ncol))
+    fig, axes = plt.subplots(nrows, ncol, figsize=(4 * ncol, 2.8 * nrows), dpi=100, squeeze=False)
+    for ax, k in zip(axes.flat, keys):
+        pts = [(r["step"], r[k]) for r in rows if k in r and r[k] is not None]
+        if pts:
+            s, v = zip(*pts)
+            ax.plot(s, v, lw=1.2)
+        ax.set_title(k, fontsize=10)
+        ax.set_xlabel("step", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | Path) -> Path:
+    plt = _pyplot()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path

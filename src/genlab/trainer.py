@@ -1,0 +1,256 @@
+"""The one trainer that drives every model.
+
+It owns the optimizers, the loop, the device, seeding, logging to ``metrics.jsonl``, fixed-noise sample
+grids, checkpoints, exact resume, Ctrl-C handling and the NaN/inf guard. A model only says what its
+players are, which phases make a step, and what each phase's loss is (see ``models/base.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .checkpoint import latest_checkpoint, load_state, load_weights, save_checkpoint
+from .config import TrainConfig
+from .data.base import BatchStream, TensorData
+from .errors import GenlabError, NonFiniteLossError
+from .models.base import GenerativeModel, OptimSpec
+from .plots import plot_curves, save_image_grid, save_points
+from .rundir import RunDir
+
+GRID_SEED = 1234  # the fixed noise of the per-epoch sample grids
+
+
+class Interrupted(GenlabError):
+    exit_code = 130
+
+
+def make_optimizer(params: list[torch.nn.Parameter], spec: OptimSpec) -> torch.optim.Optimizer:
+    if spec.name == "adam":
+        return torch.optim.Adam(params, lr=spec.lr, betas=spec.betas, eps=spec.eps, weight_decay=spec.weight_decay)
+    if spec.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=spec.lr, eps=spec.eps, weight_decay=spec.weight_decay)
+    if spec.name == "sgd":
+        return torch.optim.SGD(params, lr=spec.lr, weight_decay=spec.weight_decay)
+    raise ValueError(f"unknown optimizer {spec.name!r}")
+
+
+def total_steps(cfg: TrainConfig, batches_per_epoch: int, data_phases: int) -> int:
+    """Steps (generator/model updates) for the configured length; an epoch is one pass over the data."""
+    if cfg.steps:
+        return cfg.steps
+    return max(1, math.ceil(cfg.epochs * batches_per_epoch / max(1, data_phases)))
+
+
+class Trainer:
+    def __init__(self, model: GenerativeModel, data: TensorData, cfg: TrainConfig, run: RunDir,
+                 reference: Optional[np.ndarray] = None):
+        self.model, self.data, self.cfg, self.run = model, data, cfg, run
+        self.reference = reference  # data points drawn behind 2-D sample plots
+        self.players = model.players()
+        self.params = {name: p.parameters() for name, p in self.players.items()}
+        seen: set[int] = set()
+        for name, ps in self.params.items():
+            ids = {id(p) for p in ps}
+            if ids & seen:
+                raise ValueError(f"player {name!r} shares parameters with another player")
+            seen |= ids
+        self.optimizers = {name: make_optimizer(self.params[name], p.optim) for name, p in self.players.items()}
+        self.phases = model.phases()
+        self.stream = BatchStream(data, cfg.batch_size, seed=cfg.seed + 1)
+        self.total = total_steps(cfg, self.stream.batches_per_epoch, sum(p.data for p in self.phases))
+        self.step = 0
+        self.elapsed = 0.0  # seconds of training before this process
+        self.acc: dict[str, float] = {}  # sums of logged terms since the last metrics line
+        self.count: dict[str, int] = {}
+        self._stop = False
+
+    # ------------------------------------------------------------------------------------------------
+    # state
+
+    def state_dict(self) -> dict:
+        state = {
+            "step": self.step,
+            "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+            "stream": self.stream.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+            "elapsed": self.elapsed + (time.perf_counter() - self._t0 if hasattr(self, "_t0") else 0.0),
+            "acc": dict(self.acc),
+            "count": dict(self.count),
+        }
+        if torch.cuda.is_available():
+            state["rng_cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def restore(self) -> bool:
+        """Load the latest checkpoint of the run, if any. Returns whether one was loaded."""
+        ckpt = latest_checkpoint(self.run.checkpoints)
+        if ckpt is None:
+            return False
+        load_weights(ckpt, self.model)
+        state = load_state(ckpt)
+        self.step = int(state["step"])
+        for n, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][n])
+        self.stream.load_state_dict(state["stream"])
+        torch.set_rng_state(state["rng_cpu"])
+        if "rng_cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        self.elapsed = float(state["elapsed"])
+        self.acc, self.count = dict(state["acc"]), dict(state["count"])
+        self.run.truncate_metrics(self.step)
+        return True
+
+    def save(self) -> Path:
+        return save_checkpoint(self.run.checkpoints, self.step, self.model, self.state_dict(),
+                               keep=self.cfg.keep_checkpoints)
+
+    # ------------------------------------------------------------------------------------------------
+    # one step
+
+    def train_step(self) -> None:
+        batch = None
+        multi = len(self.players) > 1
+        for phase in self.phases:
+            if phase.data or batch is None:
+                batch = self.stream.next()
+            if multi:  # only the updated player's parameters take gradients in its phase
+                for name, ps in self.params.items():
+                    for p in ps:
+                        p.requires_grad_(name == phase.player)
+            out = self.model.loss(phase.player, batch)
+            loss = out["loss"]
+            if not torch.isfinite(loss):
+                self._non_finite(phase.player, loss)
+            opt = self.optimizers[phase.player]
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            self.model.after_update(phase.player)
+            self._accumulate(f"{phase.player}_loss", loss)
+            for k, v in out.items():
+                if k != "loss":
+                    self._accumulate(k, v)
+        if multi:
+            for ps in self.params.values():
+                for p in ps:
+                    p.requires_grad_(True)
+        self.step += 1
+
+    def _accumulate(self, key: str, value: torch.Tensor) -> None:
+        v = value.detach()
+        self.acc[key] = self.acc.get(key, 0.0) + v  # stays a tensor until logged: no sync per step
+        self.count[key] = self.count.get(key, 0) + 1
+
+    def _non_finite(self, player: str, loss: torch.Tensor) -> None:
+        last = latest_checkpoint(self.run.checkpoints)
+        kept = f"the last good checkpoint ({last.name}) is kept" if last else "no checkpoint had been saved yet"
+        msg = (f"training stopped at step {self.step + 1}: the {player} loss is {loss.item()}; {kept}. "
+               f"Try a lower learning rate or another seed.")
+        self.run.write_status("failed", self.step, msg)
+        raise NonFiniteLossError(msg)
+
+    def log(self) -> dict:
+        row = {"step": self.step, "epoch": round(self.stream.epoch, 4),
+               "time": round(self.elapsed + time.perf_counter() - self._t0, 3)}
+        for k in self.acc:
+            row[k] = float(self.acc[k]) / self.count[k]
+        self.acc, self.count = {}, {}
+        self.run.append_metrics(row)
+        return row
+
+    # ------------------------------------------------------------------------------------------------
+    # pictures
+
+    @torch.no_grad()
+    def fixed_samples(self, n: int) -> np.ndarray:
+        """n samples from fixed noise (the same every call), in data space."""
+        gen = torch.Generator(device=self.model.device)
+        gen.manual_seed(GRID_SEED)
+        was_training = self.model.training
+        self.model.eval()
+        x = self.model.sample(n, generator=gen)
+        self.model.train(was_training)
+        return self.model.info.to_data_space(x).float().cpu().numpy()
+
+    def save_samples(self, name: str) -> Path:
+        path = self.run.samples / f"{name}.png"
+        if self.model.info.kind == "points":
+            x = self.fixed_samples(2500)
+            return save_points(x, path, self.reference, title=f"{name} (step {self.step})")
+        return save_image_grid(self.fixed_samples(self.cfg.grid_size), path)
+
+    # ------------------------------------------------------------------------------------------------
+    # the loop
+
+    def fit(self, progress: Optional[bool] = None) -> dict:
+        cfg, run = self.cfg, self.run
+        bpe = self.stream.batches_per_epoch
+        epochs_done = self.stream.drawn // bpe
+        self.model.train()
+        self._t0 = time.perf_counter()
+        run.write_status("running", self.step)
+        show = sys.stderr.isatty() if progress is None else progress
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=self.total, initial=self.step, disable=not show, unit="step", dynamic_ncols=True,
+                   desc=run.path.name)
+        last_row: dict = {}
+        try:
+            with self._sigint():
+                while self.step < self.total:
+                    self.train_step()
+                    bar.update(1)
+                    if self.step % cfg.log_every == 0 or self.step == self.total:
+                        last_row = self.log()
+                        bar.set_postfix({k: f"{v:.3g}" for k, v in last_row.items() if k not in ("step", "time")},
+                                        refresh=False)
+                    epoch = self.stream.drawn // bpe
+                    if epoch > epochs_done:
+                        epochs_done = epoch
+                        if cfg.sample_every and epoch % cfg.sample_every == 0:
+                            self.save_samples(f"epoch-{epoch:04d}")
+                        if cfg.ckpt_every == 0:
+                            self.save()
+                    if cfg.ckpt_every and self.step % cfg.ckpt_every == 0:
+                        self.save()
+                    if self._stop:
+                        self.save()
+                        run.write_status("interrupted", self.step, "stopped by Ctrl-C; resume with genlab resume")
+                        raise Interrupted(
+                            f"interrupted at step {self.step}; checkpoint saved. Continue with: genlab resume {run.path}"
+                        )
+        finally:
+            bar.close()
+        self.save()
+        self.save_samples("final")
+        plot_curves(run.read_metrics(), run.samples / "curves.png", title=run.path.name)
+        run.write_status("finished", self.step)
+        return last_row
+
+    @contextmanager
+    def _sigint(self):
+        """First Ctrl-C: finish the step, save a checkpoint, stop. Second: stop at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            if self._stop:
+                raise KeyboardInterrupt
+            self._stop = True
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
