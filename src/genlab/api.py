@@ -52,11 +52,13 @@ def _reference_points(data: TensorData) -> Optional[np.ndarray]:
 def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, progress: Optional[bool] = None) -> RunDir:
     """Train `model` with configs from `make_configs`, writing a new run directory `out`."""
     tcfg: TrainConfig = cfgs["train"]
+    RunDir.check_new(out, overwrite)
     device = resolve_device(tcfg.device)
     torch.manual_seed(tcfg.seed)
     cls = MODELS.get(model)
     data = load_data(cfgs["data"], preferred_range=cls.preferred_range, device=device, seed=tcfg.seed)
     net = build_model(model, cfgs["model"], data.info, device)
+    trainer = Trainer(net, data, tcfg, RunDir(out), reference=_reference_points(data))
     # bad input has been reported by now; only then is the run directory made
     run = RunDir.create(out, overwrite=overwrite)
     run.write_config({
@@ -70,7 +72,7 @@ def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, prog
         "model_config": to_dict(cfgs["model"]),
         "data_info": dataclasses.asdict(data.info),
     })
-    Trainer(net, data, tcfg, run, reference=_reference_points(data)).fit(progress=progress)
+    trainer.fit(progress=progress)
     return run
 
 

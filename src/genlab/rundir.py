@@ -75,8 +75,9 @@ class RunDir:
         return self.path / "checkpoints"
 
     # creation and opening
-    @classmethod
-    def create(cls, path: str | Path, overwrite: bool = False) -> "RunDir":
+    @staticmethod
+    def check_new(path: str | Path, overwrite: bool = False) -> None:
+        """Raise if `path` cannot become a new run directory; deletes nothing."""
         p = Path(path)
         if p.exists() and not p.is_dir():
             raise RunDirError(f"{p} exists and is not a directory; choose another --out")
@@ -91,6 +92,12 @@ class RunDir:
                     f"{p} is not empty and is not a genlab run directory (no {CONFIG}); "
                     f"genlab will not delete it: choose another --out"
                 )
+
+    @classmethod
+    def create(cls, path: str | Path, overwrite: bool = False) -> "RunDir":
+        cls.check_new(path, overwrite)
+        p = Path(path)
+        if p.is_dir() and any(p.iterdir()):
             shutil.rmtree(p)
         p.mkdir(parents=True, exist_ok=True)
         run = cls(p)

@@ -1,0 +1,6 @@
+"""Datasets by name. Importing this package registers every built-in dataset."""
+
+from . import images, toy  # noqa: F401  (registration)
+from .base import ArrayData, Batch, BatchStream, DataInfo, DatasetSpec, TensorData, load_data
+
+__all__ = ["ArrayData", "Batch", "BatchStream", "DataInfo", "DatasetSpec", "TensorData", "load_data"]

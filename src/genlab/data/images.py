@@ -1,0 +1,284 @@
+"""Image datasets read from files: MNIST, Fashion-MNIST, CIFAR-10 and the user's own folder or npz file.
+
+MNIST, Fashion-MNIST and CIFAR-10 are looked for under ``<root>/<name>/`` in the folders listed by
+``files.search_roots`` (the user's data directory, genlab's cache, /usr/share/datasets) and downloaded
+into the cache when missing. ``folder`` and ``npz`` read the file or folder given by ``path=``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..config import DataConfig
+from ..errors import DataError
+from .base import ArrayData, Availability, DatasetSpec, register_dataset
+from .files import RemoteFile, available, find_or_download, search_roots
+from .formats import (
+    CIFAR_DIR,
+    detect_grey,
+    list_image_folder,
+    read_cifar10,
+    read_idx,
+    read_image_folder,
+    read_npz,
+)
+
+SPLITS = ("train", "test")
+
+
+def _check_split(name: str, split: str) -> None:
+    if split not in SPLITS:
+        raise DataError(f"dataset {name!r} has no split {split!r}; choose train or test")
+
+
+# ----------------------------------------------------------------------------------------------------
+# MNIST and Fashion-MNIST: IDX files
+
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+MNIST_MD5 = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+FASHION_MIRRORS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
+FASHION_MD5 = {
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+MNIST_CLASSES = [str(i) for i in range(10)]
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot"]
+
+
+def idx_files(mirrors: tuple[str, ...], md5s: dict[str, str]) -> dict[str, RemoteFile]:
+    """RemoteFiles of an MNIST-style dataset; the uncompressed name is accepted on disk too."""
+    return {
+        fn: RemoteFile(fn, tuple(m + fn for m in mirrors), md5=md5, local_names=(fn[: -len(".gz")],))
+        for fn, md5 in md5s.items()
+    }
+
+
+def check_idx_pair(x: np.ndarray, y: np.ndarray, images: Path, labels: Path, n_classes: int) -> None:
+    """An MNIST-style pair: (N, 28, 28) images and N labels below n_classes."""
+    if x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise DataError(f"{images} holds an array of shape {x.shape}, not 28x28 images; is it the right file?")
+    if y.ndim != 1:
+        raise DataError(f"{labels} holds an array of shape {y.shape}, not labels; is it the right file?")
+    if len(x) != len(y):
+        raise DataError(f"{images} holds {len(x)} images but {labels} holds {len(y)} labels; "
+                        f"the files do not belong together: delete or replace them")
+    if len(y) and int(y.max()) >= n_classes:
+        raise DataError(f"{labels} has a label {int(y.max())}, expected 0..{n_classes - 1}; delete or replace it")
+
+
+def _idx_dataset(name: str, files: dict[str, RemoteFile], classes: list[str], hints: tuple[str, ...]):
+    """(load, available) for an MNIST-style dataset."""
+
+    def load(cfg: DataConfig, split: str) -> ArrayData:
+        _check_split(name, split)
+        fx, fy = IDX_FILES[split]
+        paths = find_or_download(name, [files[fx], files[fy]], cfg, hints=hints)
+        x, y = read_idx(paths[fx]), read_idx(paths[fy])
+        check_idx_pair(x, y, paths[fx], paths[fy], len(classes))
+        return ArrayData(x=x[:, None], y=y.astype(np.int64), kind="image", classes=list(classes))
+
+    def avail(cfg: DataConfig) -> Availability:
+        return available(name, list(files.values()), cfg)
+
+    return load, avail
+
+
+FASHION_HINTS = ("install Debian's package: apt-get install dataset-fashion-mnist "
+                 "(it puts the files in /usr/share/datasets/fashion-mnist/)",)
+
+
+_mnist_load, _mnist_avail = _idx_dataset("mnist", idx_files(MNIST_MIRRORS, MNIST_MD5), MNIST_CLASSES, ())
+register_dataset(DatasetSpec(
+    name="mnist", kind="image", load=_mnist_load, available=_mnist_avail,
+    description="MNIST, 28x28 grey handwritten digits, 10 classes (60,000 train / 10,000 test); downloaded",
+))
+
+
+_fashion_load, _fashion_avail = _idx_dataset(
+    "fashion-mnist", idx_files(FASHION_MIRRORS, FASHION_MD5), FASHION_CLASSES, FASHION_HINTS
+)
+register_dataset(DatasetSpec(
+    name="fashion-mnist", kind="image", load=_fashion_load, available=_fashion_avail,
+    description="Fashion-MNIST, 28x28 grey clothing, 10 classes (60,000 train / 10,000 test); "
+                "download or Debian package dataset-fashion-mnist",
+))
+
+# ----------------------------------------------------------------------------------------------------
+# CIFAR-10, binary version (never the Python pickles: unpickling can run code)
+
+CIFAR_NAME = "cifar10"
+CIFAR_FILE = RemoteFile(
+    "cifar-10-binary.tar.gz", ("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",),
+    md5="c32a1d4ab5d03f1284b67883e8d87530",
+)
+CIFAR_HINTS = (f"extract cifar-10-binary.tar.gz into DIR/{CIFAR_NAME}/ (giving DIR/{CIFAR_NAME}/{CIFAR_DIR}/) "
+               f"and pass --data-dir DIR",)
+
+
+def find_cifar_on_disk(cfg: DataConfig) -> Path | None:
+    """The first extracted ``cifar-10-batches-bin/`` folder or archive in the search roots, or None."""
+    for root in search_roots(cfg):
+        folder = root / CIFAR_NAME / CIFAR_DIR
+        if folder.is_dir():
+            return folder
+        archive = root / CIFAR_NAME / CIFAR_FILE.filename
+        if archive.is_file():
+            return archive
+    return None
+
+
+def load_cifar10(cfg: DataConfig, split: str) -> ArrayData:
+    _check_split(CIFAR_NAME, split)
+    source = find_cifar_on_disk(cfg)
+    if source is None:
+        folders = [root / CIFAR_NAME / CIFAR_DIR for root in search_roots(cfg)]
+        found = find_or_download(CIFAR_NAME, [CIFAR_FILE], cfg, hints=CIFAR_HINTS, also_tried=folders)
+        source = found[CIFAR_FILE.filename]
+    x, y, classes = read_cifar10(source, split)
+    return ArrayData(x=x, y=y, kind="image", classes=classes)
+
+
+def cifar10_available(cfg: DataConfig) -> Availability:
+    source = find_cifar_on_disk(cfg)
+    if source is not None:
+        return Availability(True, str(source))
+    return available(CIFAR_NAME, [CIFAR_FILE], cfg)
+
+
+register_dataset(DatasetSpec(
+    name=CIFAR_NAME, kind="image", load=load_cifar10, available=cifar10_available,
+    description="CIFAR-10, 32x32 colour photos, 10 classes (50,000 train / 10,000 test); downloaded (162 MB)",
+))
+
+# ----------------------------------------------------------------------------------------------------
+# the user's own data: a folder of images, or an npz file
+
+
+def user_path(cfg: DataConfig, dataset: str, what: str) -> Path:
+    """``cfg.path`` as an existing Path; DataError saying what to give when it is empty or missing."""
+    if not cfg.path:
+        raise DataError(f"dataset {dataset!r} needs path={what}")
+    p = Path(cfg.path).expanduser()
+    if not p.exists():
+        raise DataError(f"dataset {dataset!r}: path {p} does not exist; give path={what}")
+    return p
+
+
+def user_path_available(cfg: DataConfig, what: str) -> Availability:
+    if not cfg.path:
+        return Availability(False, f"give path={what}")
+    p = Path(cfg.path).expanduser()
+    return Availability(True, str(p)) if p.exists() else Availability(False, f"{p} does not exist")
+
+
+FOLDER_WHAT = "DIR (a folder of images, or of class sub-folders; optionally split into train/ and test/)"
+
+
+def folder_for_split(root: Path, split: str) -> tuple[Path, bool]:
+    """The folder holding ``split``'s images, and whether ``root`` uses the train/ test/ layout."""
+    if (root / "train").is_dir() or (root / "test").is_dir():
+        target = root / split
+        if not target.is_dir():
+            raise DataError(f"{root} has a train/ or test/ sub-folder but no {split}/; "
+                            f"give it both {root}/train/ and {root}/test/ (each with the same class sub-folders)")
+        return target, True
+    if split == "test":
+        raise DataError(
+            f"{root} has no test split. To evaluate on held-out images, arrange them as {root}/train/... and "
+            f"{root}/test/... (each holding the images, or the same class sub-folders); otherwise use split=train"
+        )
+    return root, False
+
+
+def load_folder(cfg: DataConfig, split: str) -> ArrayData:
+    _check_split("folder", split)
+    root = user_path(cfg, "folder", FOLDER_WHAT)
+    if not root.is_dir():
+        raise DataError(f"dataset 'folder': {root} is a file, not a folder; give path={FOLDER_WHAT}")
+    folder, has_splits = folder_for_split(root, split)
+    channels = cfg.channels
+    if has_splits and channels == 0:
+        # decide grey/RGB from both splits, so that train and test images have the same shape
+        files = list_image_folder(root / "train")[0] + list_image_folder(root / "test")[0]
+        channels = 1 if detect_grey(files) else 3
+    x, y, classes = read_image_folder(folder, cfg.image_size, channels)
+    if has_splits and split == "test":
+        if not cfg.image_size:
+            w, h = first_image_size(root / "train")
+            if x.shape[2:] != (h, w):
+                raise DataError(f"the images in {root}/test/ are {x.shape[3]}x{x.shape[2]} but those in "
+                                f"{root}/train/ are {w}x{h}; resize both with image_size=N")
+        y, classes = _relabel_like_train(root, y, classes)
+    return ArrayData(x=x, y=y, kind="image", classes=classes)
+
+
+def first_image_size(folder: Path) -> tuple[int, int]:
+    """(width, height) of the first image of an image folder (header only)."""
+    from PIL import Image
+
+    first = list_image_folder(folder)[0][0]
+    try:
+        with Image.open(first) as im:
+            return im.size
+    except OSError as e:
+        raise DataError(f"cannot read the image {first} ({e}); delete or replace it") from None
+
+
+def _relabel_like_train(root: Path, y, classes):
+    """Test labels as indices into the train folder's classes (test may lack some classes)."""
+    _, _, train_classes = list_image_folder(root / "train")
+    if (classes is None) != (train_classes is None):
+        raise DataError(f"{root}/train/ and {root}/test/ must both use class sub-folders, or neither")
+    if classes is None:
+        return y, None
+    unknown = sorted(set(classes) - set(train_classes))
+    if unknown:
+        raise DataError(f"{root}/test/ has classes that {root}/train/ lacks: {', '.join(unknown)}")
+    index = np.array([train_classes.index(c) for c in classes], dtype=np.int64)
+    return index[y], list(train_classes)
+
+
+def folder_available(cfg: DataConfig) -> Availability:
+    return user_path_available(cfg, "DIR")
+
+
+register_dataset(DatasetSpec(
+    name="folder", kind="image", load=load_folder, available=folder_available,
+    description="your images: path=DIR of images or class sub-folders (optional train/ test/); "
+                "image_size=N, channels=1|3",
+))
+
+NPZ_WHAT = "FILE.npz (saved with numpy.savez: x, and labels y; or x_train, y_train, x_test, y_test)"
+
+
+def load_npz(cfg: DataConfig, split: str) -> ArrayData:
+    _check_split("npz", split)
+    path = user_path(cfg, "npz", NPZ_WHAT)
+    if not path.is_file():
+        raise DataError(f"dataset 'npz': {path} is a folder, not a file; give path={NPZ_WHAT}")
+    return read_npz(path, split)
+
+
+def npz_available(cfg: DataConfig) -> Availability:
+    return user_path_available(cfg, "FILE.npz")
+
+
+register_dataset(DatasetSpec(
+    name="npz", kind="image", load=load_npz, available=npz_available,
+    description="your arrays: path=FILE.npz with x (and y), or x_train/y_train/x_test/y_test; "
+                "images (uint8 or [0, 1]) or 2-D points",
+))
