@@ -18,7 +18,7 @@ from .config import DataConfig, TrainConfig, apply_overrides, from_dict, to_dict
 from .data.base import DataInfo, TensorData, load_data
 from .errors import ConfigError, RunDirError
 from .models.base import GenerativeModel
-from .registry import MODELS
+from .registry import DATASETS, MODELS
 from .rundir import RunDir
 from .trainer import Trainer
 
@@ -33,9 +33,15 @@ def resolve_device(name: str) -> torch.device:
 
 def make_configs(model: str, dataset: str, overrides: Optional[dict[str, str]] = None,
                  train: Optional[dict] = None) -> dict:
-    """Default configs for a model and dataset, then `train` values, then command-line overrides."""
+    """Configs for a model and dataset, in order of precedence: command-line overrides, then `train`
+    values, then the dataset's and the model's presets, then the dataclass defaults."""
     cls = MODELS.get(model)
-    sections = {"train": TrainConfig(**(train or {})), "data": DataConfig(dataset=dataset), "model": cls.Config()}
+    spec = DATASETS.get(dataset)
+    sections = {
+        "train": TrainConfig(**{**spec.train_defaults, **(train or {})}),
+        "data": DataConfig(dataset=dataset),
+        "model": dataclasses.replace(cls.Config(), **cls.presets.get(spec.kind, {})),
+    }
     return apply_overrides(sections, overrides or {})
 
 

@@ -51,6 +51,7 @@ class DatasetSpec:
     kind: Kind
     load: Callable[[DataConfig, str], ArrayData]  # (config, split) -> arrays
     available: Callable[[DataConfig], Availability] = lambda cfg: Availability(True, "built in")
+    train_defaults: dict = field(default_factory=dict)  # TrainConfig values that suit this dataset
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:
@@ -171,22 +172,25 @@ def load_data(cfg: DataConfig, preferred_range: Range = "01", device: str | torc
         raise DataError(f"dataset {cfg.dataset!r} ({split}) has no examples")
     if y is not None and len(y) != len(x):
         raise DataError(f"dataset {cfg.dataset!r}: {len(x)} inputs but {len(y)} labels")
-    if cfg.subset:
-        # a seeded shuffle first, so that a subset holds every class
-        order = np.random.default_rng(seed).permutation(len(x))[: cfg.subset]
-        x = x[order]
-        y = None if y is None else y[order]
     if arrays.kind == "image":
         if x.ndim != 4:
             raise DataError(f"dataset {cfg.dataset!r}: images must be (N, C, H, W), got shape {x.shape}")
         if cfg.binarize == "static":
-            # one fixed Bernoulli draw per image, the same in every run (seed 0 as in the usual protocol)
+            # one fixed Bernoulli draw per image of the whole split, the same in every run and every subset
             x = (np.random.default_rng(0).random(x.shape, dtype=np.float32) < x).astype(np.float32)
         rng = preferred_range if cfg.range == "auto" else cfg.range
     else:
         if cfg.binarize != "none":
             raise DataError(f"binarize={cfg.binarize} applies to images; dataset {cfg.dataset!r} holds points")
         rng = "01"
+    if cfg.subset:
+        if cfg.subset > len(x):
+            raise DataError(f"subset={cfg.subset} is larger than dataset {cfg.dataset!r} ({split}: {len(x)} "
+                            f"examples); use subset=0 for all of it")
+        # a seeded shuffle first, so that a subset holds every class
+        order = np.random.default_rng(seed).permutation(len(x))[: cfg.subset]
+        x = x[order]
+        y = None if y is None else y[order]
     num_classes = 0
     if y is not None:
         num_classes = len(arrays.classes) if arrays.classes else int(y.max()) + 1

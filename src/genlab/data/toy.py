@@ -29,6 +29,7 @@ MIXTURES = {
 }
 
 TOY_SIZES = {"train": 100_000, "test": 10_000}
+TOY_TRAIN = {"batch_size": 512, "epochs": 30, "log_every": 100, "sample_every": 5}
 
 
 def sample_mixture(name: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -52,11 +53,11 @@ def _mixture_loader(name: str):
 
 
 register_dataset(DatasetSpec(
-    name="ring8", kind="points", load=_mixture_loader("ring8"),
+    name="ring8", kind="points", load=_mixture_loader("ring8"), train_defaults=TOY_TRAIN,
     description="8 Gaussians (std 0.02) on a circle of radius 2, 2-D; generated",
 ))
 register_dataset(DatasetSpec(
-    name="grid25", kind="points", load=_mixture_loader("grid25"),
+    name="grid25", kind="points", load=_mixture_loader("grid25"), train_defaults=TOY_TRAIN,
     description="25 Gaussians (std 0.05) on the grid {-4,-2,0,2,4}^2, 2-D; generated",
 ))
 
@@ -80,5 +81,6 @@ def load_digits_arrays(cfg: DataConfig, split: str) -> ArrayData:
 
 register_dataset(DatasetSpec(
     name="digits", kind="image", load=load_digits_arrays,
+    train_defaults={"batch_size": 64, "epochs": 100, "sample_every": 10},
     description="scikit-learn's handwritten digits, 8x8 grey, 10 classes (1,500 train / 297 test); embedded",
 ))

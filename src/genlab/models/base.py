@@ -57,6 +57,8 @@ class GenerativeModel(nn.Module):
     Config: ClassVar[type]
     description: ClassVar[str] = ""
     preferred_range: ClassVar[Literal["01", "pm1"]] = "01"  # value range of images the model wants
+    # config values that suit a kind of data better than the defaults ("points" or "image"), as plain data
+    presets: ClassVar[dict[str, dict]] = {}
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__()

@@ -1,0 +1,377 @@
+"""Contract tests, written once and run over every registered model and three kinds of toy data.
+
+Each model name in ``genlab.registry.MODELS`` is crossed with 2-D points, 8x8 grey images (the MLP path)
+and 28x28 grey images (the conv path, chosen by ``net='auto'``). The data are small random tensors built
+directly as ``TensorData``: no files, no downloads. A model added to the registry is picked up here with
+no change to this file; its default config is used, shrunk where it has the usual size fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+import pytest
+import torch
+
+import genlab.models  # noqa: F401  (registers every built-in model)
+from genlab.checkpoint import load_weights, save_checkpoint
+from genlab.config import DataConfig, TrainConfig, apply_overrides
+from genlab.data.base import Batch, BatchStream, DataInfo, TensorData
+from genlab.models.base import GenerativeModel
+from genlab.registry import MODELS
+from genlab.trainer import make_optimizer
+
+MODEL_NAMES = MODELS.names()
+BATCH = 16
+N_EXAMPLES = 64
+
+# Size fields shrunk so that each case runs well under a second; a field is only ever made smaller.
+SMALL_INTS = {"latent_dim": 4, "noise_dim": 4, "code_dim": 4, "z_dim": 4, "width": 8, "hidden_dim": 16,
+              "channels": 8, "base_channels": 8}
+SMALL_HIDDEN = 16
+
+
+def test_registry_is_not_empty():
+    assert {"vae", "gan"} <= set(MODEL_NAMES)
+
+
+# ----------------------------------------------------------------------------------------------------
+# data cases and model construction
+
+
+def make_data(case: str, preferred_range: str, seed: int = 0) -> TensorData:
+    g = torch.Generator().manual_seed(seed)
+    if case == "points":
+        x = torch.randn(N_EXAMPLES, 2, generator=g) * 2
+        info = DataInfo("toy-points", "points", (2,), 0, "01", False)  # load_data gives points range '01'
+    else:
+        side = {"img8": 8, "img28": 28}[case]
+        x = torch.rand(N_EXAMPLES, 1, side, side, generator=g)  # images live in [0, 1] in TensorData
+        info = DataInfo(f"toy-{case}", "image", (1, side, side), 0, preferred_range, False)
+    return TensorData(x, None, info)
+
+
+def small_config(cls: type[GenerativeModel]):
+    cfg = cls.Config()
+    hints = typing.get_type_hints(cls.Config)
+    small = {}
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if f.name in SMALL_INTS and isinstance(v, int) and not isinstance(v, bool):
+            small[f.name] = min(v, SMALL_INTS[f.name])
+        elif "hidden" in f.name and typing.get_origin(hints[f.name]) is tuple and isinstance(v, tuple):
+            small[f.name] = tuple(min(h, SMALL_HIDDEN) for h in v)
+    return dataclasses.replace(cfg, **small)
+
+
+def build(name: str, case: str, seed: int = 0) -> tuple[GenerativeModel, TensorData]:
+    cls = MODELS.get(name)
+    data = make_data(case, cls.preferred_range)
+    torch.manual_seed(seed)
+    return cls(small_config(cls), data.info), data
+
+
+CASES = ["points", "img8", "img28"]
+PARAMS = [pytest.param((m, c), id=f"{m}-{c}") for m in MODEL_NAMES for c in CASES]
+
+
+@pytest.fixture(params=PARAMS)
+def built(request):
+    name, case = request.param
+    model, data = build(name, case)
+    model.train()
+    return name, case, model, data
+
+
+def first_batch(data: TensorData, seed: int = 0) -> Batch:
+    return BatchStream(data, BATCH, seed=seed).next()
+
+
+# ----------------------------------------------------------------------------------------------------
+# helpers that do what the Trainer does (kept in step with Trainer.train_step)
+
+
+def freeze_for(model: GenerativeModel, phase_player: str) -> None:
+    players = model.players()
+    if len(players) > 1:
+        for name, p in players.items():
+            for q in p.parameters():
+                q.requires_grad_(name == phase_player)
+
+
+def unfreeze(model: GenerativeModel) -> None:
+    for p in model.players().values():
+        for q in p.parameters():
+            q.requires_grad_(True)
+
+
+def train_steps(model: GenerativeModel, data: TensorData, steps: int, seed: int) -> None:
+    """A Trainer-free copy of Trainer.train_step, `steps` times, seeded like the Trainer."""
+    torch.manual_seed(seed)
+    stream = BatchStream(data, BATCH, seed=seed + 1)
+    players = model.players()
+    opts = {n: make_optimizer(p.parameters(), p.optim) for n, p in players.items()}
+    model.train()
+    for _ in range(steps):
+        batch = None
+        for phase in model.phases():
+            if phase.data or batch is None:
+                batch = stream.next()
+            freeze_for(model, phase.player)
+            loss = model.loss(phase.player, batch)["loss"]
+            opts[phase.player].zero_grad(set_to_none=True)
+            loss.backward()
+            opts[phase.player].step()
+            model.after_update(phase.player)
+        unfreeze(model)
+
+
+def phase_batches(model: GenerativeModel, data: TensorData):
+    """(phase, batch) for one step, re-using the batch where a phase says data=False."""
+    stream = BatchStream(data, BATCH, seed=1)
+    batch = None
+    for phase in model.phases():
+        if phase.data or batch is None:
+            batch = stream.next()
+        yield phase, batch
+
+
+def snapshot(params) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in params]
+
+
+def state_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def clone_state(model: torch.nn.Module) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# ----------------------------------------------------------------------------------------------------
+# (g) players and phases
+
+
+def test_players_are_disjoint_and_cover_every_trainable_parameter(built):
+    _, _, model, _ = built
+    players = model.players()
+    assert players, "a model has at least one player"
+    seen: set[int] = set()
+    for name, p in players.items():
+        ids = [id(q) for q in p.parameters()]
+        assert ids, f"player {name!r} has no parameters"
+        assert len(set(ids)) == len(ids), f"player {name!r} lists a parameter twice"
+        assert not (set(ids) & seen), f"player {name!r} shares parameters with another player"
+        seen |= set(ids)
+    trainable = {id(q) for q in model.parameters() if q.requires_grad}
+    assert seen == trainable
+
+
+def test_phases_name_players_and_every_player_has_a_phase(built):
+    _, _, model, _ = built
+    phases = model.phases()
+    players = set(model.players())
+    assert phases, "a step has at least one phase"
+    assert {ph.player for ph in phases} == players
+    assert phases[0].data, "the first phase of a step must draw a batch"
+
+
+# ----------------------------------------------------------------------------------------------------
+# (a) losses
+
+
+def test_every_phase_loss_is_a_finite_scalar(built):
+    _, _, model, data = built
+    for phase, batch in phase_batches(model, data):
+        freeze_for(model, phase.player)
+        out = model.loss(phase.player, batch)
+        assert "loss" in out, f"phase {phase.player!r} returned no 'loss'"
+        for k, v in out.items():
+            assert isinstance(v, torch.Tensor), f"{phase.player}: {k} is {type(v).__name__}, not a tensor"
+            assert v.dim() == 0, f"{phase.player}: {k} has shape {tuple(v.shape)}, expected a scalar"
+            assert v.is_floating_point(), f"{phase.player}: {k} has dtype {v.dtype}"
+            assert torch.isfinite(v), f"{phase.player}: {k} = {v.item()}"
+        assert out["loss"].requires_grad, f"{phase.player}: the loss does not depend on the player's parameters"
+    unfreeze(model)
+
+
+# ----------------------------------------------------------------------------------------------------
+# (b) gradients reach exactly the phase's player
+
+
+def test_backward_reaches_every_parameter_of_the_phase_player_only(built):
+    _, _, model, data = built
+    players = model.players()
+    for phase, batch in phase_batches(model, data):
+        model.zero_grad(set_to_none=True)
+        freeze_for(model, phase.player)
+        model.loss(phase.player, batch)["loss"].backward()
+        for name, p in players.items():
+            named = {id(q): n for n, q in model.named_parameters()}
+            for q in p.parameters():
+                where = f"phase {phase.player!r}, parameter {named.get(id(q), '?')} of {name!r}"
+                if name == phase.player:
+                    assert q.grad is not None, f"{where}: no gradient"
+                    assert torch.isfinite(q.grad).all(), f"{where}: non-finite gradient"
+                else:
+                    assert q.grad is None, f"{where}: a frozen player received a gradient"
+        unfreeze(model)
+    # at least one gradient is not zero in every phase (a detached loss would give all zeros)
+    for phase, batch in phase_batches(model, data):
+        model.zero_grad(set_to_none=True)
+        freeze_for(model, phase.player)
+        model.loss(phase.player, batch)["loss"].backward()
+        assert any(q.grad.abs().sum() > 0 for q in players[phase.player].parameters())
+        unfreeze(model)
+
+
+# ----------------------------------------------------------------------------------------------------
+# (c) one optimizer step moves the phase's player only
+
+
+def test_one_step_changes_the_player_and_no_other(built):
+    _, _, model, data = built
+    players = model.players()
+    for phase, batch in phase_batches(model, data):
+        before = {n: snapshot(p.parameters()) for n, p in players.items()}
+        opt = make_optimizer(players[phase.player].parameters(), players[phase.player].optim)
+        freeze_for(model, phase.player)
+        loss = model.loss(phase.player, batch)["loss"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        model.after_update(phase.player)
+        unfreeze(model)
+        for name, p in players.items():
+            changed = [not torch.equal(a, b.detach()) for a, b in zip(before[name], p.parameters())]
+            if name == phase.player:
+                assert all(changed), (f"phase {phase.player!r}: {changed.count(False)} of {len(changed)} "
+                                      f"parameter tensors did not move")
+            else:
+                assert not any(changed), f"phase {phase.player!r} moved parameters of {name!r}"
+
+
+# ----------------------------------------------------------------------------------------------------
+# (d) sampling
+
+
+def test_eval_samples_are_seeded_shaped_and_in_range(built):
+    _, _, model, data = built
+    train_steps(model, data, steps=1, seed=0)  # so that batch-norm statistics are not at their init
+    model.eval()
+    state = clone_state(model)
+    n = 5
+    a = model.sample(n, generator=seeded(7))
+    b = model.sample(n, generator=seeded(7))
+    c = model.sample(n, generator=seeded(8))
+    info = model.info
+    assert a.shape == (n, *info.shape)
+    assert a.dtype == torch.float32
+    assert torch.equal(a, b), "the same seeded generator gave different samples"
+    assert not torch.equal(a, c), "samples do not depend on the generator"
+    assert not a.requires_grad
+    assert torch.isfinite(a).all()
+    assert state_equal(state, model.state_dict()), "sampling in eval mode changed the model's state"
+    out = info.to_data_space(a)
+    if info.kind == "image":
+        lo = {"01": 0.0, "pm1": -1.0}[info.range]
+        assert a.min() >= lo and a.max() <= 1.0, f"samples in [{a.min()}, {a.max()}] for range {info.range}"
+        assert out.min() >= 0.0 and out.max() <= 1.0
+        # the mapping to data space is the identity / affine map, not a clamp hiding out-of-range values
+        expected = a if info.range == "01" else (a + 1) / 2
+        torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
+    else:
+        assert torch.equal(out, a)
+
+
+def test_samples_do_not_depend_on_the_global_generator_when_one_is_given(built):
+    _, _, model, _ = built
+    model.eval()
+    torch.manual_seed(1)
+    a = model.sample(4, generator=seeded(3))
+    torch.manual_seed(2)
+    b = model.sample(4, generator=seeded(3))
+    assert torch.equal(a, b)
+
+
+# ----------------------------------------------------------------------------------------------------
+# (e) seeding
+
+
+def test_same_seed_gives_the_same_model_and_the_same_training(built):
+    name, case, model, data = built
+    other, _ = build(name, case, seed=0)
+    assert state_equal(clone_state(model), clone_state(other)), "same seed, different initial weights"
+    third, _ = build(name, case, seed=1)
+    assert not state_equal(clone_state(model), clone_state(third)), "the seed does not reach the weights"
+
+    init = clone_state(model)
+    train_steps(model, data, steps=3, seed=5)
+    train_steps(other, data, steps=3, seed=5)
+    assert not state_equal(init, clone_state(model)), "training did not change the model"
+    assert state_equal(clone_state(model), clone_state(other)), "same seeds, different weights after training"
+
+
+# ----------------------------------------------------------------------------------------------------
+# (f) checkpoint round trip
+
+
+def test_safetensors_round_trip_restores_state_and_samples(built, tmp_path):
+    name, case, model, data = built
+    train_steps(model, data, steps=2, seed=0)
+    model.eval()
+    path = save_checkpoint(tmp_path, 2, model, {"step": 2})
+    fresh, _ = build(name, case, seed=123)
+    fresh.eval()
+    assert not state_equal(clone_state(model), clone_state(fresh))
+    load_weights(path, fresh)
+    saved, loaded = model.state_dict(), fresh.state_dict()
+    assert saved.keys() == loaded.keys()
+    for k in saved:
+        assert saved[k].dtype == loaded[k].dtype, k
+        assert torch.equal(saved[k], loaded[k]), k
+    assert torch.equal(model.sample(6, generator=seeded(11)), fresh.sample(6, generator=seeded(11)))
+
+
+# ----------------------------------------------------------------------------------------------------
+# (h) every config field can be set from the command line
+
+
+def _cli_text(v) -> str:
+    if isinstance(v, tuple):
+        return ",".join(str(e) for e in v)
+    return str(v)
+
+
+def _cli_values(tp, default) -> list:
+    """The default plus, where the type makes it safe, other values a user could type."""
+    values = [default]
+    if typing.get_origin(tp) is typing.Literal:
+        values += [c for c in typing.get_args(tp) if c != default]
+    elif tp is bool:
+        values.append(not default)
+    return values
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_config_field_can_be_set_from_the_command_line(name):
+    cls = MODELS.get(name)
+    assert dataclasses.is_dataclass(cls.Config) and isinstance(cls.Config, type)
+    default = cls.Config()
+    hints = typing.get_type_hints(cls.Config)
+    sections = {"train": TrainConfig(), "data": DataConfig(), "model": default}  # as the CLI builds them
+    fields = dataclasses.fields(default)
+    assert fields, "a model config without fields cannot be tuned"
+    for f in fields:
+        for value in _cli_values(hints[f.name], getattr(default, f.name)):
+            text = _cli_text(value)
+            for key in (f"model.{f.name}", f"model.{f.name.replace('_', '-')}"):
+                got = getattr(apply_overrides(sections, {key: text})["model"], f.name)
+                assert got == value and type(got) is type(value) or (
+                    type(value) is int and type(got) is float and got == value), (
+                    f"{name}: {key}={text!r} gave {got!r} ({type(got).__name__}), expected {value!r}")
