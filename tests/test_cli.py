@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from genlab.cli import main
+import genlab.models  # noqa: F401  (registers the models the tests run over)
 from genlab.registry import MODELS
 
 # small networks so that each end-to-end run takes a second or two
