@@ -11,9 +11,9 @@ from .errors import RunDirError
 
 # (run name, model, dataset, training settings, model overrides)
 DEMO_RUNS = [
-    ("vae-digits", "vae", "digits", {"epochs": 60, "batch_size": 64, "sample_every": 10}, {"latent_dim": "8"}),
-    ("gan-ring8", "gan", "ring8", {"steps": 3000, "batch_size": 256, "log_every": 50}, {}),
-    ("gan-digits", "gan", "digits", {"epochs": 200, "batch_size": 64, "sample_every": 25}, {}),
+    ("vae-digits", "vae", "digits", {"epochs": 300, "sample_every": 30}, {"latent_dim": "8"}),
+    ("gan-ring8", "gan", "ring8", {"epochs": 0, "steps": 4000}, {}),
+    ("gan-digits", "gan", "digits", {"epochs": 600, "sample_every": 60}, {}),
 ]
 
 
