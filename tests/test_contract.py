@@ -25,6 +25,7 @@ from genlab.trainer import make_optimizer
 MODEL_NAMES = MODELS.names()
 BATCH = 16
 N_EXAMPLES = 64
+NUM_CLASSES = 3
 
 # Size fields shrunk so that each case runs well under a second; a field is only ever made smaller.
 SMALL_INTS = {"latent_dim": 4, "noise_dim": 4, "code_dim": 4, "z_dim": 4, "width": 8, "hidden_dim": 16,
@@ -42,14 +43,15 @@ def test_registry_is_not_empty():
 
 def make_data(case: str, preferred_range: str, seed: int = 0) -> TensorData:
     g = torch.Generator().manual_seed(seed)
+    y = torch.arange(N_EXAMPLES) % NUM_CLASSES  # labels, for the conditional models
     if case == "points":
         x = torch.randn(N_EXAMPLES, 2, generator=g) * 2
-        info = DataInfo("toy-points", "points", (2,), 0, "01", False)  # load_data gives points range '01'
+        info = DataInfo("toy-points", "points", (2,), NUM_CLASSES, "01", False)  # points get range '01'
     else:
         side = {"img8": 8, "img28": 28}[case]
         x = torch.rand(N_EXAMPLES, 1, side, side, generator=g)  # images live in [0, 1] in TensorData
-        info = DataInfo(f"toy-{case}", "image", (1, side, side), 0, preferred_range, False)
-    return TensorData(x, None, info)
+        info = DataInfo(f"toy-{case}", "image", (1, side, side), NUM_CLASSES, preferred_range, False)
+    return TensorData(x, y, info)
 
 
 def small_config(cls: type[GenerativeModel]):
@@ -113,7 +115,8 @@ def train_steps(model: GenerativeModel, data: TensorData, steps: int, seed: int)
     players = model.players()
     opts = {n: make_optimizer(p.parameters(), p.optim) for n, p in players.items()}
     model.train()
-    for _ in range(steps):
+    for step in range(steps):
+        model.progress = (step, steps)
         batch = None
         for phase in model.phases():
             if phase.data or batch is None:

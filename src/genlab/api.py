@@ -141,13 +141,25 @@ def load_trained(path: str | Path, device: str = "cpu") -> tuple[RunDir, dict, G
 
 
 @torch.no_grad()
-def sample(path: str | Path, n: int, seed: int = 0, device: str = "cpu", chunk: int = 1000) -> np.ndarray:
-    """n samples in data space: images float32 (N, C, H, W) in [0, 1], points (N, D)."""
+def sample(path: str | Path, n: int, seed: int = 0, device: str = "cpu", chunk: int = 1000,
+           label: Optional[int] = None) -> np.ndarray:
+    """n samples in data space: images float32 (N, C, H, W) in [0, 1], points (N, D).
+
+    `label`: for conditional models, draw every sample from this class."""
     if n < 1:
         raise ConfigError("--n must be at least 1")
-    _, _, net = load_trained(path, device)
+    _, cfg, net = load_trained(path, device)
+    if label is not None:
+        if not net.conditional:
+            raise ConfigError(f"--class needs a conditional model; {cfg['model']!r} is not one")
+        if not 0 <= label < net.info.num_classes:
+            raise ConfigError(f"--class {label} is out of range; {net.info.name!r} has classes "
+                              f"0..{net.info.num_classes - 1}")
     gen = torch.Generator(device=net.device)
     gen.manual_seed(seed)
-    parts = [net.info.to_data_space(net.sample(min(chunk, n - i), generator=gen)).float().cpu()
-             for i in range(0, n, chunk)]
+    parts = []
+    for i in range(0, n, chunk):
+        m = min(chunk, n - i)
+        y = None if label is None else torch.full((m,), label, dtype=torch.long)
+        parts.append(net.info.to_data_space(net.sample(m, generator=gen, y=y)).float().cpu())
     return torch.cat(parts).numpy().astype(np.float32)

@@ -1,4 +1,4 @@
-"""The `genlab` command: demo, train, resume, sample, models, datasets."""
+"""The `genlab` command: demo, train, resume, sample, evaluate, reproduce, models, datasets."""
 
 from __future__ import annotations
 
@@ -50,7 +50,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="write the samples as a .npy array (images: N x C x H x W in [0, 1])")
     s.add_argument("--grid", help="write a picture of the samples (PNG)")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--class", dest="label", type=int, help="conditional models: samples of this class only")
     s.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+
+    e = sub.add_parser("evaluate", help="compute metrics of a trained run; print JSON and store it in the run")
+    e.add_argument("dir")
+    e.add_argument("--metrics", required=True, help="comma-separated metric names (see `genlab metrics`)")
+    e.add_argument("--split", choices=["train", "test"], help="the data split to compare with (default: test)")
+    e.add_argument("--n", type=int, help="number of data examples / samples to use (default: the metric's)")
+    e.add_argument("--k", type=int, help="importance samples per image for nll (default 5000)")
+    e.add_argument("--batch-size", type=int, help="examples per batch while computing (does not change results)")
+    e.add_argument("--features", help="feature extractor for sample-quality metrics")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+
+    sub.add_parser("metrics", help="list the registered evaluation metrics")
+
+    from .reproduce import REPRODUCTIONS, load_all
+
+    load_all()
+    rp = sub.add_parser("reproduce", help="reproduce a classic table with one command")
+    rsub = rp.add_subparsers(dest="table", metavar="TABLE")
+    rsub.required = True
+    for name, rep in REPRODUCTIONS.items():
+        rep.add_arguments(rsub.add_parser(name, help=rep.description, description=rep.description))
 
     sub.add_parser("models", help="list the registered models")
     ds = sub.add_parser("datasets", help="list the registered datasets and whether their files are here")
@@ -113,7 +136,7 @@ def cmd_sample(args, extra) -> int:
         raise ConfigError("say where to write the samples: --out FILE.npy and/or --grid FILE.png")
     if args.out and not args.out.endswith(".npy"):
         raise ConfigError(f"--out must name a .npy file, got {args.out!r}")
-    x = sample(args.dir, args.n, seed=args.seed, device=args.device)
+    x = sample(args.dir, args.n, seed=args.seed, device=args.device, label=args.label)
     if args.out:
         from .rundir import atomic_path
 
@@ -130,6 +153,36 @@ def cmd_sample(args, extra) -> int:
             save_points(x, args.grid)
         print(f"wrote a picture of the samples to {args.grid}")
     return 0
+
+
+def cmd_evaluate(args, extra) -> int:
+    import json
+
+    from .api import resolve_device
+    from .evaluate import evaluate
+
+    names = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    options = {"split": args.split, "n": args.n, "k": args.k, "batch_size": args.batch_size,
+               "features": args.features, "seed": args.seed, "device": str(resolve_device(args.device))}
+    results = evaluate(args.dir, names, options)
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+def cmd_metrics(args, extra) -> int:
+    from . import metrics  # noqa: F401
+    from .evaluate import METRICS
+
+    width = max([len(n) for n in METRICS.names()] or [0])
+    for name, m in METRICS.items():
+        print(f"{name:<{width}}  {m.description}")
+    return 0
+
+
+def cmd_reproduce(args, extra) -> int:
+    from .reproduce import REPRODUCTIONS
+
+    return REPRODUCTIONS.get(args.table).run(args) or 0
 
 
 def cmd_models(args, extra) -> int:
@@ -174,6 +227,9 @@ COMMANDS = {
     "train": cmd_train,
     "resume": cmd_resume,
     "sample": cmd_sample,
+    "evaluate": cmd_evaluate,
+    "metrics": cmd_metrics,
+    "reproduce": cmd_reproduce,
     "models": cmd_models,
     "datasets": cmd_datasets,
 }

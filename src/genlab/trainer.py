@@ -181,7 +181,10 @@ class Trainer:
         gen.manual_seed(GRID_SEED)
         was_training = self.model.training
         self.model.eval()
-        x = self.model.sample(n, generator=gen)
+        y = None
+        if self.model.conditional:  # classes in turn: one class per grid column
+            y = torch.arange(n, device=self.model.device) % self.model.info.num_classes
+        x = self.model.sample(n, generator=gen, y=y)
         self.model.train(was_training)
         return self.model.info.to_data_space(x).float().cpu().numpy()
 
@@ -190,6 +193,9 @@ class Trainer:
         if self.model.info.kind == "points":
             x = self.fixed_samples(2500)
             return save_points(x, path, self.reference, title=f"{name} (step {self.step})")
+        if self.model.conditional:
+            c = self.model.info.num_classes
+            return save_image_grid(self.fixed_samples(c * max(1, round(self.cfg.grid_size / c))), path, nrow=c)
         return save_image_grid(self.fixed_samples(self.cfg.grid_size), path)
 
     # ------------------------------------------------------------------------------------------------
@@ -211,6 +217,7 @@ class Trainer:
         try:
             with self._sigint():
                 while self.step < self.total:
+                    self.model.progress = (self.step, self.total)
                     self.train_step()
                     bar.update(1)
                     if self.step % cfg.log_every == 0 or self.step == self.total:

@@ -10,7 +10,11 @@ optimizers, the loop, devices, logging, checkpoints and the NaN guard.
 - ``loss(player, batch)``: a dict of named scalars; ``"loss"`` is minimized with respect to that player's
   parameters (the trainer freezes the other players during the phase), the rest are logged.
 - ``after_update(player)``: optional, for constraints such as weight clipping.
-- ``sample(n, generator)``: n draws from the model in model space (the trainer maps them to data space).
+- ``sample(n, generator, y)``: n draws from the model in model space (the trainer maps them to data space).
+  Conditional models (``conditional = True``) take class labels ``y`` (n,), and draw them uniformly with
+  ``generator`` when ``y`` is None; other models ignore ``y``.
+- ``progress``: before every step the trainer sets ``model.progress = (step, total_steps)``, for schedules
+  such as KL annealing (a pure function of the step, so resume stays exact).
 
 Because the trainer calls ``backward`` and ``step``, gradient averaging across processes, mixed
 precision and gradient accumulation can be added there without touching a model.
@@ -59,11 +63,18 @@ class GenerativeModel(nn.Module):
     preferred_range: ClassVar[Literal["01", "pm1"]] = "01"  # value range of images the model wants
     # config values that suit a kind of data better than the defaults ("points" or "image"), as plain data
     presets: ClassVar[dict[str, dict]] = {}
+    conditional: ClassVar[bool] = False  # takes class labels in loss (batch.y) and in sample (y)
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__()
         self.cfg = cfg
         self.info = info
+        self.progress: tuple[int, int] = (0, 1)  # (step, total steps), set by the trainer
+        if self.conditional and info.num_classes < 2:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"{type(self).__name__} is conditioned on class labels, but dataset "
+                              f"{info.name!r} has none; use a labelled dataset")
 
     def players(self) -> dict[str, Player]:
         raise NotImplementedError
@@ -78,8 +89,16 @@ class GenerativeModel(nn.Module):
         """Called after each optimizer step of `player` (e.g. weight clipping)."""
 
     @torch.no_grad()
-    def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    def sample(self, n: int, generator: Optional[torch.Generator] = None,
+               y: Optional[torch.Tensor] = None) -> torch.Tensor:
         raise NotImplementedError
+
+    def labels(self, n: int, generator: Optional[torch.Generator] = None,
+               y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Class labels for conditional sampling: `y` on the model's device, or n uniform draws."""
+        if y is not None:
+            return y.to(self.device, torch.long)
+        return torch.randint(self.info.num_classes, (n,), device=self.device, generator=generator)
 
     @property
     def device(self) -> torch.device:

@@ -91,5 +91,6 @@ class GAN(GenerativeModel):
         return {"loss": gan_generator_loss(self.D(fake), self.cfg.loss)}
 
     @torch.no_grad()
-    def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    def sample(self, n: int, generator: Optional[torch.Generator] = None,
+               y: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.generator(self.randn(n, self.cfg.noise_dim, generator=generator))

@@ -102,7 +102,8 @@ class VAE(GenerativeModel):
                 "kl": kl.mean().detach()}
 
     @torch.no_grad()
-    def sample(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    def sample(self, n: int, generator: Optional[torch.Generator] = None,
+               y: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Images: the decoder's mean; points: a full draw from p(x|z) (the mean alone is a curve)."""
         z = self.randn(n, self.cfg.latent_dim, generator=generator)
         mean = self.decode_mean(z)
