@@ -1,4 +1,4 @@
-"""The `genlab` command: demo, train, resume, sample, evaluate, reproduce, models, datasets."""
+"""The `genlab` command: demo, train, resume, sample, evaluate, evaluator, compare, reproduce, models, datasets."""
 
 from __future__ import annotations
 
@@ -63,6 +63,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--features", help="feature extractor for sample-quality metrics")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+    e.add_argument("--kid-subsets", type=int, help="kid: number of subsets (default 100)")
+    e.add_argument("--kid-subset-size", type=int, help="kid: examples per subset (default 1000)")
+    e.add_argument("--critic-steps", type=int, help="critic: training steps of the independent critic (default 500)")
+
+    ev = sub.add_parser("evaluator", help="the domain classifiers that give image features offline")
+    evsub = ev.add_subparsers(dest="action", metavar="ACTION")
+    evsub.required = True
+    evt = evsub.add_parser("train", help="train (or find in the cache) DATASET's classifier; print its test accuracy")
+    evt.add_argument("dataset")
+    evt.add_argument("--data-dir", help="look here first for data files (also $GENLAB_DATA)")
+    evt.add_argument("--path", help="the file or folder of the 'npz' and 'folder' datasets")
+    evt.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+
+    cp = sub.add_parser("compare", help="one table of the evaluated metrics of several runs (markdown, CSV)")
+    cp.add_argument("dirs", nargs="+", metavar="DIR")
+    cp.add_argument("--out", help="also write the table to OUT.md and OUT.csv")
+
 
     sub.add_parser("metrics", help="list the registered evaluation metrics")
 
@@ -163,9 +180,37 @@ def cmd_evaluate(args, extra) -> int:
 
     names = [m.strip() for m in args.metrics.split(",") if m.strip()]
     options = {"split": args.split, "n": args.n, "k": args.k, "batch_size": args.batch_size,
-               "features": args.features, "seed": args.seed, "device": str(resolve_device(args.device))}
+               "features": args.features, "seed": args.seed, "device": str(resolve_device(args.device)),
+               "kid_subsets": args.kid_subsets, "kid_subset_size": args.kid_subset_size,
+               "critic_steps": args.critic_steps}
     results = evaluate(args.dir, names, options)
     print(json.dumps(results, indent=2))
+    return 0
+
+
+def cmd_evaluator(args, extra) -> int:
+    from . import data  # noqa: F401  (registers datasets)
+    from .api import resolve_device
+    from .metrics.classifier import load_classifier
+    from .registry import DATASETS
+
+    DATASETS.get(args.dataset)
+    cfg = {"dataset": args.dataset, "data_dir": args.data_dir or "", "path": args.path or ""}
+    clf = load_classifier(cfg, device=str(resolve_device(args.device)))
+    info = clf.info
+    print(f"{args.dataset} classifier: test accuracy {info['test_accuracy']:.4f} "
+          f"({info['n_test']} test images; trained on {info['n_train']} for {info['steps']} steps)")
+    print(f"  cached in {clf.folder}")
+    return 0
+
+
+def cmd_compare(args, extra) -> int:
+    from .compare import compare, load_runs, write_outputs
+
+    table = compare(load_runs(args.dirs))
+    print(table.markdown(), end="")
+    for path in write_outputs(table, args.out):
+        print(f"wrote {path}")
     return 0
 
 
@@ -229,6 +274,8 @@ COMMANDS = {
     "sample": cmd_sample,
     "evaluate": cmd_evaluate,
     "metrics": cmd_metrics,
+    "evaluator": cmd_evaluator,
+    "compare": cmd_compare,
     "reproduce": cmd_reproduce,
     "models": cmd_models,
     "datasets": cmd_datasets,

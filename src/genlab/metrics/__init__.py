@@ -1,1 +1,3 @@
 """Evaluation metrics. Importing this package registers every built-in metric with ``genlab.evaluate``."""
+
+from . import critic, sample_quality, ssim  # noqa: F401

@@ -1,0 +1,183 @@
+"""Sample-quality evaluation end to end through the `genlab` command: evaluate, evaluator train, compare,
+and the messages for bad input. Tiny runs on digits and ring8; the digits classifier is trained with a
+short recipe into a temporary cache (the cache key includes the recipe, so it never mixes with a real one).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from genlab.cli import main
+from genlab.metrics import classifier
+from genlab.registry import MODELS
+
+SAMPLE_METRICS = "fid,kid,is,prdc,classes,diversity,critic"
+EVAL = ["--n", 120, "--kid-subsets", 5, "--kid-subset-size", 50, "--critic-steps", 15]
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """A private genlab cache and a short digits recipe for every test of this module."""
+    mp = pytest.MonkeyPatch()
+    path = tmp_path_factory.mktemp("cache")
+    mp.setenv("GENLAB_CACHE", str(path))
+    mp.setitem(classifier.RECIPES, "digits", classifier.Recipe(epochs=1, min_steps=60, widths=(8, 16, 16), features=32))
+    yield path
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def runs(cache, tmp_path_factory):
+    """A tiny GAN and VAE on digits and a GAN on ring8."""
+    root = tmp_path_factory.mktemp("runs")
+    small = {"gan": ["hidden=16,16", "noise_dim=4"], "vae": ["latent_dim=2", "hidden=16"]}
+    out = {}
+    for model, dataset, extra in (("gan", "digits", []), ("vae", "digits", []), ("gan", "ring8", ["subset=512"])):
+        path = root / f"{model}-{dataset}"
+        code = main([model_arg for model_arg in ["train", model, "--dataset", dataset, "--out", str(path),
+                                                 "--steps", "12", "--seed", "1", "batch_size=32", *extra,
+                                                 *small[model]]])
+        assert code == 0
+        out[f"{model}-{dataset}"] = path
+    return out
+
+
+def test_evaluator_train_reports_the_test_accuracy(cache, capsys):
+    code, out, err = run(capsys, "evaluator", "train", "digits")
+    assert code == 0, err
+    acc = float(out.split("test accuracy ")[1].split()[0])
+    assert 0.8 <= acc <= 1.0
+    info = json.loads(next(cache.glob("evaluators/digits-*/info.json")).read_text())
+    assert info["test_accuracy"] == pytest.approx(acc, abs=1e-4)
+    assert info["recipe"]["min_steps"] == 60 and info["data"]["dataset"] == "digits"
+    assert not list(cache.glob("evaluators/.tmp-*"))  # nothing half-written left behind
+    # a second call finds it in the cache instead of training again
+    before = next(cache.glob("evaluators/digits-*/model.safetensors")).stat().st_mtime_ns
+    assert run(capsys, "evaluator", "train", "digits")[0] == 0
+    assert next(cache.glob("evaluators/digits-*/model.safetensors")).stat().st_mtime_ns == before
+
+
+def test_classifier_key_changes_with_what_affects_the_weights():
+    base = classifier.classifier_key({"dataset": "digits"}, classifier.Recipe())[0]
+    assert classifier.classifier_key({"dataset": "mnist"}, classifier.Recipe())[0] != base
+    assert classifier.classifier_key({"dataset": "digits"}, classifier.Recipe(epochs=2))[0] != base
+    assert classifier.classifier_key({"dataset": "digits", "path": "x.npz"}, classifier.Recipe())[0] != base
+    assert classifier.classifier_key({"dataset": "digits", "data_dir": "/elsewhere"}, classifier.Recipe())[0] == base
+
+
+def test_evaluate_images_stores_every_metric_with_its_settings_and_repeats_exactly(runs, cache, capsys):
+    path = runs["gan-digits"]
+    code, out, err = run(capsys, "evaluate", path, "--metrics", SAMPLE_METRICS, *EVAL)
+    assert code == 0, err
+    printed = json.loads(out)
+    stored = json.loads((path / "evaluation.json").read_text())
+    assert set(SAMPLE_METRICS.split(",")) <= set(stored)
+    for name in SAMPLE_METRICS.split(","):
+        res = stored[name]
+        assert res == printed[name]
+        s = res["settings"]
+        assert s["n_real"] == s["n_fake"] == 120 and s["reference_split"] == "test" and s["seed"] == 0
+        values = {k: v for k, v in res.items() if k != "settings"}
+        assert values and all(np.isfinite(v) for v in values.values())
+        assert all(f"{k}_real" in values for k in values if not k.endswith("_real")), name  # the floor
+    assert stored["fid"]["settings"]["features"] == "classifier"
+    assert stored["fid"]["settings"]["features_id"].startswith("classifier-")
+    assert stored["kid"]["settings"]["kid_subsets"] == 5 and stored["kid"]["settings"]["kid_subset_size"] == 50
+    assert stored["critic"]["settings"]["critic_steps"] == 15
+    assert stored["classes"]["classes_real"] >= 9  # real digits show (nearly) every class
+    assert stored["fid"]["fid_real"] < stored["fid"]["fid"]  # a 12-step GAN is far from the data
+    assert list(cache.glob("real-features/digits-*.npz"))  # real features cached
+
+    # the same seed gives the same numbers, exactly; another feature batch size too (to float rounding)
+    code, out2, err = run(capsys, "evaluate", path, "--metrics", SAMPLE_METRICS, *EVAL)
+    assert code == 0, err
+    again = json.loads(out2)
+    code, out3, err = run(capsys, "evaluate", path, "--metrics", SAMPLE_METRICS, *EVAL, "--batch-size", 7)
+    other_batch = json.loads(out3)
+    for name in SAMPLE_METRICS.split(","):
+        for key, value in printed[name].items():
+            if key != "settings":
+                assert again[name][key] == value, (name, key)
+                assert other_batch[name][key] == pytest.approx(value, rel=1e-6, abs=1e-9), (name, key)
+    # another seed draws other samples
+    code, out4, _ = run(capsys, "evaluate", path, "--metrics", "fid", *EVAL, "--seed", 5)
+    assert json.loads(out4)["fid"]["fid"] != printed["fid"]["fid"]
+
+
+def test_evaluate_points_uses_raw_coordinates(runs, capsys):
+    code, out, err = run(capsys, "evaluate", runs["gan-ring8"], "--metrics", "fid,kid,prdc,critic", *EVAL)
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["fid"]["settings"]["features"] == "raw" and res["fid"]["settings"]["features_id"] == "raw"
+    assert res["prdc"]["precision_real"] > 0.5 and res["fid"]["fid_real"] < 0.5
+
+
+def test_compare_writes_one_table_and_splits_incomparable_columns(runs, capsys, tmp_path):
+    gan, vae = runs["gan-digits"], runs["vae-digits"]
+    assert run(capsys, "evaluate", gan, "--metrics", "fid,prdc", *EVAL)[0] == 0
+    assert run(capsys, "evaluate", vae, "--metrics", "fid,prdc", *EVAL)[0] == 0
+    prefix = tmp_path / "table"
+    code, out, err = run(capsys, "compare", gan, vae, "--out", prefix)
+    assert code == 0, err
+    md, csv = (tmp_path / "table.md").read_text(), (tmp_path / "table.csv").read_text()
+    header = csv.splitlines()[0].split(",")
+    assert header[:2] == ["run", "model"]  # the model differs between the runs, so it is shown
+    assert "fid" in header and "fid_real" in header and "precision" in header
+    assert len(csv.splitlines()) == 3 and md in out
+    assert "NOT COMPARABLE" not in md
+
+    # different sample counts: the fid column is split, tagged, and the note says why
+    assert run(capsys, "evaluate", vae, "--metrics", "fid", "--n", 100)[0] == 0
+    code, out, err = run(capsys, "compare", gan, vae)
+    assert code == 0, err
+    assert "fid [a]" in out and "fid [b]" in out
+    note = next(line for line in out.splitlines() if line.startswith("- fid:"))
+    assert "NOT COMPARABLE" in note and "n_real=120" in note and "n_real=100" in note
+    assert "precision [a]" not in out  # prdc still shares its columns
+
+
+def test_bad_input_gets_a_clear_message(runs, capsys, monkeypatch, tmp_path):
+    path = runs["gan-digits"]
+    code, _, err = run(capsys, "evaluate", path, "--metrics", "fid,nosuch")
+    assert code == 2 and "unknown metric 'nosuch'" in err and "fid" in err
+    monkeypatch.setitem(sys.modules, "torch_fidelity", None)  # as if the extra were not installed
+    code, _, err = run(capsys, "evaluate", path, "--metrics", "fid", "--features", "inception", "--n", 50)
+    assert code == 2 and "genlab[inception]" in err and "Traceback" not in err
+    code, _, err = run(capsys, "evaluate", runs["gan-ring8"], "--metrics", "fid", "--features", "classifier")
+    assert code == 2 and "does not apply to points" in err and "raw" in err
+    code, _, err = run(capsys, "evaluate", path, "--metrics", "fid", "--features", "nosuch")
+    assert code == 2 and "unknown feature extractor 'nosuch'" in err
+    code, _, err = run(capsys, "evaluate", runs["gan-ring8"], "--metrics", "diversity")
+    assert code == 2 and "for images" in err
+    code, _, err = run(capsys, "evaluator", "train", "ring8")
+    assert code == 2 and "points" in err
+    fresh = tmp_path / "fresh"
+    assert main(["train", "gan", "--dataset", "ring8", "--out", str(fresh), "--steps", "2", "subset=256", "batch_size=32",
+                 "hidden=8", "noise_dim=2"]) == 0
+    capsys.readouterr()
+    code, _, err = run(capsys, "compare", path, fresh)
+    assert code == 2 and "has not been evaluated" in err
+
+
+def test_conditional_models_report_the_accuracy_of_the_asked_class(cache, capsys, tmp_path):
+    conditional = [name for name, cls in MODELS.items() if cls.conditional]
+    if not conditional:
+        pytest.skip("no conditional model is registered")
+    path = tmp_path / "cond"
+    code = main(["train", conditional[0], "--dataset", "digits", "--out", str(path), "--steps", "8", "batch_size=32"])
+    assert code == 0
+    capsys.readouterr()
+    code, out, err = run(capsys, "evaluate", path, "--metrics", "classes", "--n", 100)
+    assert code == 0, err
+    res = json.loads(out)["classes"]
+    assert 0 <= res["conditional_accuracy"] <= 1 and res["conditional_accuracy_real"] >= 0.8
