@@ -6,7 +6,14 @@ For each training step:
                or  descend -E[log D(G(z))]              (non-saturating, the paper's recommended heuristic)
 
 At the optimal discriminator the minimax generator loss is 2 JS(p_data || p_g) - log 4: the GAN minimizes
-the Jensen-Shannon divergence. MLP networks for points and small images, DCGAN networks for larger images.
+the Jensen-Shannon divergence.
+
+This file also holds what the whole GAN family shares: ``AdversarialConfig`` (noise, networks, optimizers,
+k) and the networks. Networks: MLPs for points and small images, DCGAN networks (``nets/conv.py``: strided
+convolutions in D, fractional-strided in G, batch norm, ReLU in G and LeakyReLU in D, no pooling or hidden
+fully connected layers) for images of 16 pixels a side or more, or wherever ``net=conv``; ``init=dcgan``
+draws the weights as the DCGAN paper does. The family's other models (cgan, dcgan, fgan, wgan, wgan-gp,
+unrolled) are one subclass of ``GAN`` each, in their own files, overriding the loss or the networks.
 """
 
 from __future__ import annotations
@@ -15,9 +22,11 @@ from dataclasses import dataclass
 from typing import Literal, Optional
 
 import torch
+from torch import nn
 
 from ..config import check
 from ..data.base import Batch, DataInfo
+from ..errors import ConfigError
 from ..losses import gan_discriminator_loss, gan_generator_loss
 from ..nets import make_decoder, make_encoder, resolve_net
 from ..registry import MODELS
@@ -25,30 +34,54 @@ from .base import GenerativeModel, OptimSpec, Phase, Player
 
 
 @dataclass
-class GANConfig:
+class AdversarialConfig:
+    """What every model of the GAN family has: noise, two networks, two optimizers, k D steps per G step."""
+
     noise_dim: int = 64
-    loss: Literal["ns", "minimax"] = "ns"  # generator loss: non-saturating or the original minimax
-    d_steps: int = 1  # discriminator updates per generator update (k in Algorithm 1)
+    d_steps: int = 1  # discriminator (critic) updates per generator update (k in Algorithm 1, n_critic in WGAN)
     net: Literal["auto", "mlp", "conv"] = "auto"  # auto: DCGAN conv for images >= 16 px, else mlp
     hidden: tuple[int, ...] = (256, 256)  # MLP hidden sizes of G and D
     width: int = 64  # conv channels of D's first layer (G mirrors D)
     batchnorm: bool = True  # batch norm in the conv networks, as in DCGAN
+    init: Literal["torch", "dcgan"] = "torch"  # dcgan: weights N(0, 0.02), batch-norm scales N(1, 0.02)
+    optim: Literal["adam", "rmsprop"] = "adam"
     lr_g: float = 2e-4
     lr_d: float = 2e-4
-    beta1: float = 0.5
+    beta1: float = 0.5  # Adam's betas (unused by rmsprop)
     beta2: float = 0.999
 
     def __post_init__(self):
         check(self.noise_dim >= 1, "noise_dim", "must be >= 1")
         check(self.d_steps >= 1, "d_steps", "must be >= 1")
+        check(all(h >= 1 for h in self.hidden), "hidden", "sizes must be >= 1")
+        check(self.width >= 1, "width", "must be >= 1")
         check(self.lr_g > 0, "lr_g", "must be > 0")
         check(self.lr_d > 0, "lr_d", "must be > 0")
+        check(0 <= self.beta1 < 1, "beta1", "must be in [0, 1)")
+        check(0 <= self.beta2 < 1, "beta2", "must be in [0, 1)")
+
+
+@dataclass
+class GANConfig(AdversarialConfig):
+    loss: Literal["ns", "minimax"] = "ns"  # generator loss: non-saturating or the original minimax
 
 
 def output_activation(info: DataInfo) -> str:
     if info.kind == "points":
         return "none"
     return "tanh" if info.range == "pm1" else "sigmoid"
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Radford et al. 2015, section 4: all weights from N(0, 0.02); batch-norm scales N(1, 0.02), shifts 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
 
 
 @MODELS.register("gan")
@@ -58,20 +91,42 @@ class GAN(GenerativeModel):
     preferred_range = "pm1"
     # 2-D mixtures: a larger step size (with the toy datasets' batch of 512) covers every mode
     presets = {"points": {"lr_g": 1e-3, "lr_d": 1e-3}}
+    discriminator_batchnorm = True  # WGAN-GP's per-sample gradient penalty needs a critic without it
+    discriminator_bias = True  # the output bias; Wasserstein critics drop it (it cancels in their loss)
 
-    def __init__(self, cfg: GANConfig, info: DataInfo):
+    def __init__(self, cfg: AdversarialConfig, info: DataInfo):
         super().__init__(cfg, info)
-        net = resolve_net(cfg.net, info.shape)
-        self.generator = make_decoder(net, cfg.noise_dim, info.shape, cfg.hidden, cfg.width, act="relu",
-                                      out_act=output_activation(info), batchnorm=cfg.batchnorm and net == "conv")
-        self.discriminator = make_encoder(net, info.shape, 1, cfg.hidden, cfg.width, act="lrelu",
-                                          batchnorm=cfg.batchnorm and net == "conv")
+        net = self.net_kind()
+        if net == "conv" and info.kind != "image":
+            raise ConfigError("net=conv needs image data; use net=mlp (or net=auto)")
+        labels = info.num_classes if self.conditional else 0  # conditional models feed in one-hot labels
+        self.generator, self.discriminator = self.networks(net, g_extra=labels, d_extra=labels)
+        if cfg.init == "dcgan":
+            dcgan_init(self)
+
+    def net_kind(self) -> str:
+        return resolve_net(self.cfg.net, self.info.shape)
+
+    def networks(self, net: str, g_extra: int, d_extra: int) -> tuple[nn.Module, nn.Module]:
+        """G: noise (+ g_extra inputs) -> data; D: data (+ d_extra channels, or inputs for an MLP) -> 1 logit."""
+        c, info = self.cfg, self.info
+        bn = c.batchnorm and net == "conv"
+        d_shape = info.shape
+        if d_extra:
+            d_shape = (info.shape[0] + d_extra, *info.shape[1:]) if net == "conv" else (_numel(info.shape) + d_extra,)
+        g = make_decoder(net, c.noise_dim + g_extra, info.shape, c.hidden, c.width, act="relu",
+                         out_act=output_activation(info), batchnorm=bn)
+        d = make_encoder(net, d_shape, 1, c.hidden, c.width, act="lrelu", batchnorm=bn and self.discriminator_batchnorm)
+        if not self.discriminator_bias:
+            out = [m for m in d.modules() if isinstance(m, nn.Linear)][-1]  # the output layer
+            out.register_parameter("bias", None)
+        return g, d
 
     def players(self) -> dict[str, Player]:
         c = self.cfg
         return {
-            "disc": Player([self.discriminator], OptimSpec("adam", c.lr_d, (c.beta1, c.beta2))),
-            "gen": Player([self.generator], OptimSpec("adam", c.lr_g, (c.beta1, c.beta2))),
+            "disc": Player([self.discriminator], OptimSpec(c.optim, c.lr_d, (c.beta1, c.beta2))),
+            "gen": Player([self.generator], OptimSpec(c.optim, c.lr_g, (c.beta1, c.beta2))),
         }
 
     def phases(self) -> list[Phase]:
@@ -80,9 +135,11 @@ class GAN(GenerativeModel):
     def D(self, x: torch.Tensor) -> torch.Tensor:
         return self.discriminator(x).squeeze(-1)  # (B,) logits
 
+    def fake(self, n: int) -> torch.Tensor:
+        return self.generator(self.randn(n, self.cfg.noise_dim))
+
     def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
-        z = self.randn(batch.x.shape[0], self.cfg.noise_dim)
-        fake = self.generator(z)
+        fake = self.fake(batch.x.shape[0])
         if player == "disc":
             real_logits, fake_logits = self.D(batch.x), self.D(fake.detach())
             loss = gan_discriminator_loss(real_logits, fake_logits)
@@ -94,3 +151,10 @@ class GAN(GenerativeModel):
     def sample(self, n: int, generator: Optional[torch.Generator] = None,
                y: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.generator(self.randn(n, self.cfg.noise_dim, generator=generator))
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n

@@ -1,0 +1,68 @@
+"""f-GAN (Nowozin, Cseke & Tomioka 2016, "f-GAN: Training Generative Neural Samplers using Variational
+Divergence Minimization", equation 6 and Algorithm 1).
+
+The critic V and the generator G play the saddle-point game of the variational lower bound on D_f:
+
+    F(theta, omega) = E_{x ~ P}[g_f(V_omega(x))] - E_{x ~ Q_theta}[f*(g_f(V_omega(x)))]
+
+    for each step:  ascend F in omega (the critic; F is then an estimate of D_f(P || Q_theta), logged as
+                    'divergence'), descend F in theta (the generator)
+
+with f, its conjugate f* and the output activation g_f taken from one table (``genlab.divergences``) for
+every divergence of the paper: total variation, KL, reverse KL, Pearson and Neyman chi^2, squared Hellinger,
+Jeffrey, Jensen-Shannon, weighted JS (pi), the GAN divergence and the alpha-divergence (alpha). P is the
+data and Q the model, so ``kl`` is the mode-covering KL(P || Q) and ``reverse-kl`` the mode-seeking
+KL(Q || P). ``gen_loss=ns`` uses the paper's alternative generator objective (section 3.2): maximize
+E_Q[g_f(V(G(z)))] instead of minimizing -E_Q[f*(g_f(V(G(z))))]; for ``gan`` it is the non-saturating GAN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from ..config import check
+from ..data.base import Batch, DataInfo
+from ..divergences import FDivergence, divergence, variational_bound
+from ..registry import MODELS
+from .gan import GAN, AdversarialConfig
+
+Divergence = Literal["total-variation", "kl", "reverse-kl", "pearson", "neyman", "hellinger", "jeffrey", "js",
+                     "weighted-js", "gan", "alpha"]
+
+
+@dataclass
+class FGANConfig(AdversarialConfig):
+    divergence: Divergence = "kl"
+    alpha: float = 0.5  # the alpha-divergence's alpha (not 0 or 1: those are reverse KL and KL)
+    pi: float = 0.5  # weighted-js's weight of P, in (0, 1)
+    gen_loss: Literal["saddle", "ns"] = "saddle"  # saddle: descend F itself; ns: ascend E_Q[g_f(V)]
+
+    def __post_init__(self):
+        super().__post_init__()
+        check(abs(self.alpha) > 1e-6 and abs(self.alpha - 1) > 1e-6, "alpha",
+              "must not be 0 or 1 (use divergence=reverse-kl or divergence=kl for those limits)")
+        check(0 < self.pi < 1, "pi", "must be in (0, 1)")
+
+
+@MODELS.register("fgan")
+class FGAN(GAN):
+    Config = FGANConfig
+    description = "f-GAN (Nowozin et al. 2016): variational divergence minimization for every divergence of the paper"
+    presets = {"points": {"lr_g": 1e-3, "lr_d": 1e-3}}
+
+    def __init__(self, cfg: FGANConfig, info: DataInfo):
+        super().__init__(cfg, info)
+        self.div: FDivergence = divergence(cfg.divergence, alpha=cfg.alpha, pi=cfg.pi)
+
+    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
+        fake = self.fake(batch.x.shape[0])
+        if player == "disc":
+            bound = variational_bound(self.div, self.D(batch.x), self.D(fake.detach()))
+            return {"loss": -bound, "divergence": bound.detach()}
+        t = self.div.activation(self.D(fake))  # T(G(z)) in the domain of f*
+        if self.cfg.gen_loss == "ns":
+            return {"loss": -t.mean()}
+        return {"loss": -self.div.conjugate(t).mean()}  # F up to E_P[T], which G does not change

@@ -1,0 +1,62 @@
+"""Unrolled GAN (Metz, Poole, Pfau & Sohl-Dickstein 2016, "Unrolled Generative Adversarial Networks",
+equations 4-6).
+
+With f(theta_G, theta_D) the GAN's value function, the discriminator is unrolled K steps ahead,
+
+    theta_D^0 = theta_D,    theta_D^{k+1} = theta_D^k + eta * d f(theta_G, theta_D^k) / d theta_D^k,
+
+and the generator descends the surrogate f_K(theta_G, theta_D) = f(theta_G, theta_D^K(theta_G, theta_D)),
+differentiating through the K updates (so G sees how D would react to it), while D itself takes the
+ordinary update on f. The unrolled steps are plain gradient steps of size ``unroll_lr`` taken on copies of
+D's parameters with ``torch.func.functional_call`` (D's module and its batch-norm statistics are not
+touched), on the phase's real batch and the same generated batch. With K = 0 this is exactly the GAN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.func import functional_call
+
+from ..config import check
+from ..data.base import Batch
+from ..losses import gan_discriminator_loss, gan_generator_loss
+from ..registry import MODELS
+from .gan import GAN, GANConfig
+
+
+@dataclass
+class UnrolledConfig(GANConfig):
+    unroll_steps: int = 5  # K
+    unroll_lr: float = 1e-2  # eta, the step size of the unrolled (SGD) discriminator updates
+
+    def __post_init__(self):
+        super().__post_init__()
+        check(self.unroll_steps >= 0, "unroll_steps", "must be >= 0")
+        check(self.unroll_lr > 0, "unroll_lr", "must be > 0")
+
+
+@MODELS.register("unrolled")
+class UnrolledGAN(GAN):
+    Config = UnrolledConfig
+    description = "unrolled GAN (Metz et al. 2016): G's loss through K unrolled D updates (functional calls)"
+    presets = {"points": {"lr_g": 1e-3, "lr_d": 1e-3}}
+
+    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
+        if player == "disc":
+            return super().loss(player, batch)
+        fake = self.fake(batch.x.shape[0])
+        # differentiable copies of D's weights: G's gradient flows through the unrolled steps, D's own
+        # (frozen) parameters get none; buffers are copied so that batch-norm statistics stay as they are
+        params = {n: p.detach().requires_grad_(True) for n, p in self.discriminator.named_parameters()}
+        buffers = {n: b.clone() for n, b in self.discriminator.named_buffers()}
+
+        def D(x: torch.Tensor, weights: dict) -> torch.Tensor:
+            return functional_call(self.discriminator, (weights, buffers), (x,)).squeeze(-1)
+
+        for _ in range(self.cfg.unroll_steps):
+            d_loss = gan_discriminator_loss(D(batch.x, params), D(fake, params))
+            grads = torch.autograd.grad(d_loss, list(params.values()), create_graph=True)
+            params = {n: p - self.cfg.unroll_lr * g for (n, p), g in zip(params.items(), grads)}
+        return {"loss": gan_generator_loss(D(fake, params), self.cfg.loss)}

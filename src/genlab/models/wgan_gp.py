@@ -1,0 +1,72 @@
+"""WGAN with gradient penalty (Gulrajani, Ahmed, Arjovsky, Dumoulin & Courville 2017, Algorithm 1).
+
+    for each step:
+        for t = 1..n_critic:
+            sample x ~ P_r, z ~ p(z), eps ~ U[0, 1]      (one eps per sample, shared by all its pixels)
+            x~ = G(z);  x^ = eps x + (1 - eps) x~
+            L = D(x~) - D(x) + lambda (||grad_x^ D(x^)||_2 - 1)^2;   descend L in w with Adam(alpha, beta1, beta2)
+        sample z;  descend -D(G(z)) in theta with Adam(alpha, beta1, beta2)
+
+The penalty is a per-sample quantity, so the critic has no batch norm (section 4 of the paper), and no
+output bias (it cancels in the loss). Paper
+defaults: lambda = 10, n_critic = 5, alpha = 1e-4, beta1 = 0, beta2 = 0.9.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+
+from ..config import check
+from ..data.base import Batch
+from ..registry import MODELS
+from .gan import GAN, AdversarialConfig
+from .wgan import critic_gap
+
+
+def interpolates(real: torch.Tensor, fake: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """eps * real + (1 - eps) * fake with one eps ~ U[0, 1] per sample: eps has shape (B, 1, ..., 1)."""
+    eps = torch.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device, generator=generator)
+    return eps * real + (1 - eps) * fake
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x_hat: torch.Tensor) -> torch.Tensor:
+    """E[(||grad_x critic(x)||_2 - 1)^2] at the points x_hat, differentiable in the critic's weights."""
+    x_hat = x_hat.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
+
+
+@dataclass
+class WGANGPConfig(AdversarialConfig):
+    d_steps: int = 5  # n_critic
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4
+    beta1: float = 0.0
+    beta2: float = 0.9
+    gp_weight: float = 10.0  # lambda
+
+    def __post_init__(self):
+        super().__post_init__()
+        check(self.gp_weight >= 0, "gp_weight", "must be >= 0")
+
+
+@MODELS.register("wgan-gp")
+class WGANGP(GAN):
+    Config = WGANGPConfig
+    description = "WGAN-GP (Gulrajani et al. 2017): gradient penalty on per-sample interpolates, Adam, n_critic"
+    presets = {}
+    discriminator_batchnorm = False
+    discriminator_bias = False  # cancels in the loss
+
+    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
+        fake = self.fake(batch.x.shape[0])
+        if player == "disc":
+            fake = fake.detach()
+            gap = critic_gap(self.D(batch.x), self.D(fake))
+            penalty = gradient_penalty(self.D, interpolates(batch.x, fake))
+            return {"loss": -gap + self.cfg.gp_weight * penalty, "wasserstein": gap.detach(),
+                    "penalty": penalty.detach()}
+        return {"loss": -self.D(fake).mean()}

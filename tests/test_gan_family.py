@@ -1,0 +1,232 @@
+"""Known answers for the GAN family: the WGAN-GP penalty, unrolling with K = 0, weight clipping, the DCGAN
+architecture rules, conditioning in the cGAN and the f-GAN's table of divergences."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+import pytest
+import torch
+from torch import nn
+
+import genlab.models  # noqa: F401  (registration)
+from genlab.data.base import Batch, DataInfo
+from genlab.divergences import NAMES
+from genlab.errors import ConfigError
+from genlab.models.cgan import CGAN
+from genlab.models.dcgan import DCGAN, DCGANConfig
+from genlab.models.fgan import FGAN, FGANConfig
+from genlab.models.gan import GAN, GANConfig
+from genlab.models.unrolled import UnrolledConfig, UnrolledGAN
+from genlab.models.wgan import WGAN, WGANConfig
+from genlab.models.wgan_gp import WGANGP, WGANGPConfig, gradient_penalty, interpolates
+
+POINTS = DataInfo("toy-points", "points", (2,), 3, "01", False)
+
+
+def image_info(side: int, channels: int = 1) -> DataInfo:
+    return DataInfo(f"toy-{side}", "image", (channels, side, side), 10, "pm1", False)
+
+
+# ----------------------------------------------------------------------------------------------------
+# WGAN-GP
+
+
+def test_gradient_penalty_is_zero_for_a_unit_norm_linear_critic_and_one_for_norm_two():
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(3 * 4 * 4, generator=g, dtype=torch.float64)
+    w = w / w.norm()
+    x = torch.randn(32, 3, 4, 4, generator=g, dtype=torch.float64)
+    unit = gradient_penalty(lambda h: h.flatten(1) @ w + 0.7, x)
+    double = gradient_penalty(lambda h: h.flatten(1) @ (2 * w), x)
+    assert abs(unit.item()) < 1e-20
+    assert double.item() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_gradient_penalty_is_differentiable_in_the_critic_weights():
+    critic = nn.Linear(5, 1, bias=False)
+    x = torch.randn(8, 5)
+    (grad,) = torch.autograd.grad(gradient_penalty(critic, x), critic.weight)
+    # d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w||
+    w = critic.weight.detach()
+    torch.testing.assert_close(grad, 2 * (w.norm() - 1) * w / w.norm())
+
+
+def test_interpolation_coefficients_are_drawn_per_sample_not_per_pixel():
+    g = torch.Generator().manual_seed(1)
+    real = torch.randn(16, 3, 8, 8, generator=g, dtype=torch.float64)
+    fake = torch.randn(16, 3, 8, 8, generator=g, dtype=torch.float64)
+    x = interpolates(real, fake, generator=torch.Generator().manual_seed(2))
+    eps = (x - fake) / (real - fake)  # (B, C, H, W): one value per sample if drawn per sample
+    per_sample = eps.flatten(1)
+    torch.testing.assert_close(per_sample, per_sample[:, :1].expand_as(per_sample))
+    assert ((per_sample[:, 0] > 0) & (per_sample[:, 0] < 1)).all()
+    assert per_sample[:, 0].unique().numel() == 16  # and a different one for each sample
+    points = interpolates(torch.zeros(6, 2), torch.ones(6, 2), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(points[:, 0], points[:, 1])  # (B, 1) for vectors
+
+
+def test_wgan_gp_critic_has_no_batch_norm_and_its_loss_includes_the_penalty():
+    model = WGANGP(WGANGPConfig(width=8), image_info(28))
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.discriminator.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in model.generator.modules())
+    torch.manual_seed(0)
+    out = model.loss("disc", Batch(torch.rand(4, 1, 28, 28) * 2 - 1, None))
+    torch.testing.assert_close(out["loss"].detach(), -out["wasserstein"] + 10.0 * out["penalty"])
+    assert out["penalty"] > 0
+
+
+# ----------------------------------------------------------------------------------------------------
+# WGAN
+
+
+def test_wgan_critic_weights_are_clipped_before_each_critic_update():
+    model = WGAN(WGANConfig(hidden=(32, 32), clip=0.05, init="torch"), POINTS)
+    assert max(p.abs().max() for p in model.discriminator.parameters()) > 0.05  # torch's init is wider
+    model.loss("disc", Batch(torch.randn(8, 2), None))
+    for p in model.discriminator.parameters():
+        assert p.abs().max() <= 0.05
+    assert any(p.abs().max() == 0.05 for p in model.discriminator.parameters())
+    assert [m.bias for m in model.discriminator.modules() if isinstance(m, nn.Linear)][-1] is None
+
+
+# ----------------------------------------------------------------------------------------------------
+# unrolled GAN
+
+
+def generator_grads(model: GAN, batch: Batch, seed: int) -> list[torch.Tensor]:
+    for p in model.discriminator.parameters():
+        p.requires_grad_(False)  # as the trainer freezes D in G's phase
+    model.zero_grad(set_to_none=True)
+    torch.manual_seed(seed)
+    model.loss("gen", batch)["loss"].backward()
+    assert all(p.grad is None for p in model.discriminator.parameters())
+    return [p.grad.clone() for p in model.generator.parameters()]
+
+
+@pytest.mark.parametrize("info", [POINTS, image_info(28)], ids=["mlp", "conv"])
+def test_unrolling_zero_steps_is_the_plain_gan_update_and_more_steps_are_not(info):
+    base = dict(hidden=(16, 16), width=8, noise_dim=4)
+    torch.manual_seed(0)
+    gan = GAN(GANConfig(**base), info)
+    unrolled = {k: UnrolledGAN(UnrolledConfig(**base, unroll_steps=k, unroll_lr=0.5), info) for k in (0, 2)}
+    for m in unrolled.values():
+        m.load_state_dict(gan.state_dict())
+    x = torch.randn(16, *info.shape)
+    batch = Batch(x if info.kind == "points" else x.tanh(), None)
+    plain = generator_grads(gan, batch, seed=5)
+    k0 = generator_grads(unrolled[0], batch, seed=5)
+    d_state = {k: v.clone() for k, v in unrolled[2].discriminator.state_dict().items()}
+    k2 = generator_grads(unrolled[2], batch, seed=5)
+    for a, b in zip(plain, k0):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-9)
+    assert max((a - b).abs().max() for a, b in zip(plain, k2)) > 1e-4
+    # unrolling leaves D's weights and batch-norm statistics alone
+    for name, t in unrolled[2].discriminator.state_dict().items():
+        assert torch.equal(t, d_state[name]), name
+
+
+# ----------------------------------------------------------------------------------------------------
+# DCGAN networks
+
+
+@pytest.mark.parametrize("side,stages", [(28, 2), (32, 3)])
+def test_dcgan_networks_follow_the_papers_rules(side, stages):
+    model = DCGAN(DCGANConfig(), image_info(side, channels=3 if side == 32 else 1))
+    g, d = model.generator, model.discriminator
+    pooling = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+    assert not any(isinstance(m, pooling) for m in model.modules())
+    convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
+    upconvs = [m for m in g.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert len(convs) == len(upconvs) == stages
+    assert all(m.stride == (2, 2) for m in convs + upconvs)  # strided / fractional-strided
+    # one linear map each: G's projection of z, D's output; no hidden fully connected layers
+    assert len([m for m in g.modules() if isinstance(m, nn.Linear)]) == 1
+    assert len([m for m in d.modules() if isinstance(m, nn.Linear)]) == 1
+    assert isinstance(list(g.modules())[-1], nn.Tanh)
+    assert {type(m) for m in g.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU))} == {nn.ReLU}
+    assert {type(m) for m in d.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU))} == {nn.LeakyReLU}
+    # batch norm everywhere except D's input layer and G's output layer
+    assert len([m for m in d.modules() if isinstance(m, nn.BatchNorm2d)]) == stages - 1
+    assert len([m for m in g.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]) == stages
+    # N(0, 0.02) weights
+    w = torch.cat([m.weight.flatten() for m in convs + upconvs])
+    assert w.std().item() == pytest.approx(0.02, rel=0.05)
+    z = torch.randn(4, model.cfg.noise_dim)
+    assert g(z).shape == (4, *model.info.shape)
+    assert model.D(g(z)).shape == (4,)
+
+
+def test_dcgan_uses_convolutions_for_small_images_too_and_gan_can_choose_them():
+    assert DCGAN(DCGANConfig(width=8), image_info(8)).net_kind() == "conv"
+    assert GAN(GANConfig(), image_info(8)).net_kind() == "mlp"
+    assert GAN(GANConfig(net="conv", width=8), image_info(8)).net_kind() == "conv"
+    with pytest.raises(ConfigError, match="net=conv needs image data"):
+        GAN(GANConfig(net="conv"), POINTS)
+
+
+# ----------------------------------------------------------------------------------------------------
+# cGAN
+
+
+@pytest.mark.parametrize("info,net", [(POINTS, "auto"), (image_info(28), "auto"), (image_info(8), "auto")],
+                         ids=["points", "conv28", "mlp8"])
+def test_cgan_players_see_the_label(info, net):
+    torch.manual_seed(0)
+    model = CGAN(GANConfig(hidden=(16, 16), width=8, noise_dim=4, net=net), info).eval()
+    x = torch.rand(6, *info.shape)
+    y0, y1 = torch.zeros(6, dtype=torch.long), torch.ones(6, dtype=torch.long)
+    assert not torch.allclose(model.D(x, y0), model.D(x, y1))
+    g = torch.Generator().manual_seed(3)
+    a = model.sample(6, generator=g, y=y0)
+    b = model.sample(6, generator=torch.Generator().manual_seed(3), y=y1)
+    assert a.shape == (6, *info.shape) and not torch.allclose(a, b)
+
+
+def test_cgan_needs_labels():
+    with pytest.raises(ConfigError, match="class labels"):
+        CGAN(GANConfig(), DataInfo("unlabelled", "points", (2,), 0, "01", False))
+
+
+# ----------------------------------------------------------------------------------------------------
+# f-GAN
+
+
+def test_fgan_offers_every_row_of_the_table():
+    hints = typing.get_type_hints(FGANConfig)
+    assert typing.get_args(hints["divergence"]) == NAMES
+    for name in NAMES:
+        model = FGAN(FGANConfig(divergence=name, hidden=(8,), alpha=2.0 if name == "alpha" else 0.5), POINTS)
+        torch.manual_seed(0)
+        for player in ("disc", "gen"):
+            out = model.loss(player, Batch(torch.randn(16, 2), None))
+            assert torch.isfinite(out["loss"]), (name, player)
+
+
+@pytest.mark.parametrize("kwargs,field", [(dict(alpha=1.0), "alpha"), (dict(alpha=0.0), "alpha"),
+                                          (dict(pi=1.0), "pi"), (dict(pi=0.0), "pi")])
+def test_fgan_config_rejects_undefined_parameters(kwargs, field):
+    with pytest.raises(ConfigError, match=f"'{field}'"):
+        FGANConfig(**kwargs)
+
+
+def test_fgan_critic_loss_is_minus_the_bound_and_the_generator_descends_it():
+    torch.manual_seed(0)
+    model = FGAN(FGANConfig(divergence="kl", hidden=(8,)), POINTS)
+    batch = Batch(torch.randn(32, 2), None)
+    torch.manual_seed(1)
+    d = model.loss("disc", batch)
+    torch.testing.assert_close(d["loss"].detach(), -d["divergence"])
+    torch.manual_seed(1)
+    fake = model.fake(32)
+    v = model.D(fake)
+    expected = -torch.exp(v - 1).mean()  # -E_Q[f*(g_f(V))] for KL: g_f(v) = v, f*(t) = exp(t - 1)
+    torch.manual_seed(1)
+    torch.testing.assert_close(model.loss("gen", batch)["loss"], expected)
+
+
+def test_configs_of_the_family_share_the_network_fields():
+    base = {f.name for f in dataclasses.fields(GANConfig)} - {"loss"}
+    for cfg in (WGANConfig, WGANGPConfig, FGANConfig, UnrolledConfig, DCGANConfig):
+        assert base <= {f.name for f in dataclasses.fields(cfg)}
