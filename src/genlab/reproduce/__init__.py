@@ -26,3 +26,4 @@ REPRODUCTIONS: Registry = Registry("reproduction")
 
 def load_all() -> None:
     """Import the built-in reproductions (registration)."""
+    from . import mode_collapse  # noqa: F401

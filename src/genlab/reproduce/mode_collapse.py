@@ -1,0 +1,311 @@
+"""`genlab reproduce mode-collapse`: the 2-D mixture benchmark of VEEGAN (Srivastava et al. 2017, Table 1),
+Unrolled GAN and PacGAN: modes captured, % high-quality samples and the reverse KL of the mode histogram
+(``genlab.metrics.modes``) on ``ring8`` and ``grid25``, mean and standard error over seeds, beside the
+published rows, plus a picture of each model's samples over the true modes.
+
+Each (model, dataset, seed) is its own run directory under --out: an interrupted reproduction picks up
+where it stopped (finished runs are re-used, unfinished ones resumed). The checks at the end of the table
+are computed from the measured numbers, never written in advance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from . import REPRODUCTIONS, Reproduction
+
+DATASETS = ("ring8", "grid25")
+
+
+@dataclass(frozen=True)
+class Entry:
+    model: str
+    overrides: dict[str, str] = field(default_factory=dict)
+    cost: float = 1.0  # training steps relative to the preset's (for models with costly steps)
+    note: str = ""
+
+
+# one row per entry; the model's config, on top of the preset's network size and length
+ENTRIES: dict[str, Entry] = {
+    "gan-lr2e-4": Entry("gan", {"lr_g": "2e-4", "lr_d": "2e-4"},
+                        note="non-saturating GAN with its own default step size (Adam 2e-4, beta1 0.5)"),
+    "gan": Entry("gan", note="non-saturating GAN with genlab's preset for points (Adam 1e-3)"),
+    "dcgan": Entry("dcgan", note="DCGAN's N(0, 0.02) init and noise 100; on points its networks are MLPs"),
+    "cgan": Entry("cgan", note="given the mode index as its label: a reference, not comparable"),
+    "fgan-kl": Entry("fgan", {"divergence": "kl"}, note="f-GAN, forward KL(data || model): mode-covering"),
+    "fgan-reverse-kl": Entry("fgan", {"divergence": "reverse-kl"},
+                             note="f-GAN, reverse KL(model || data): mode-seeking"),
+    "wgan": Entry("wgan", cost=0.5, note="weight clipping 0.01, RMSProp 5e-5, n_critic 5"),
+    "wgan-gp": Entry("wgan-gp", cost=0.5, note="gradient penalty 10, Adam 1e-4 (0, 0.9), n_critic 5"),
+    "unrolled": Entry("unrolled", cost=0.25, note="5 unrolled SGD steps of D"),
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    steps: int  # generator updates for an entry of cost 1
+    seeds: int
+    hidden: str  # MLP hidden sizes of G and D
+    note: str
+
+
+PRESETS = {
+    "quick": Preset(1500, 3, "128,128", "a CPU budget: 1,500 generator updates (fewer for the costly models), "
+                                         "MLPs of 128-128, batch 512, 3 seeds"),
+    "paper": Preset(10000, 5, "256,256", "10,000 generator updates (fewer for the costly models), MLPs of "
+                                          "256-256, batch 512, 5 seeds as in VEEGAN's protocol"),
+}
+
+# TARGETS.md section 2: (ring modes, ring % HQ, grid modes, grid % HQ)
+PUBLISHED = {
+    "GAN (VEEGAN's)": (1, 99.3, 3.3, 0.5),
+    "ALI": (2.8, 0.13, 15.8, 1.6),
+    "Unrolled GAN": (7.6, 35.6, 23.6, 16),
+    "VEEGAN": (8, 52.9, 24.6, 40),
+    "WGAN-GP (GDPP paper)": (6.8, 59.6, 24.2, 28.7),
+    "GAN (PacGAN's, bigger nets, std 0.01 ring)": (6.3, 98.2, 17.3, 94.8),
+    "PacGAN4": (7.8, 95.9, 24.8, 93.6),
+}
+TARGET = {"ring8": (7.8, 90.0), "grid25": (24.5, 90.0)}  # the issue's bar: (modes, % HQ) for the best model
+STATS = ("modes", "hq_percent", "reverse_kl")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", choices=sorted(PRESETS), default="quick", help="length and size (default: quick)")
+    p.add_argument("--models", default=",".join(ENTRIES),
+                   help=f"comma-separated entries (default: all): {', '.join(ENTRIES)}")
+    p.add_argument("--datasets", default=",".join(DATASETS), help="ring8, grid25 or both (default: both)")
+    p.add_argument("--seeds", type=int, help="seeds 0..N-1 (default: the preset's)")
+    p.add_argument("--steps", type=int, help="generator updates for an entry of cost 1 (default: the preset's)")
+    p.add_argument("--out", default="runs/mode-collapse", help="folder for the runs, the table and the pictures")
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads for PyTorch (default 1: the toy networks run fastest on one)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+
+
+def _names(text: str, choices, what: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in choices]
+    if bad or not names:
+        raise ConfigError(f"unknown {what} {', '.join(bad) or '(none given)'}; choose from: {', '.join(choices)}")
+    return names
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..api import make_configs, resume, train
+    from ..evaluate import evaluate
+    from ..rundir import RunDir
+
+    preset = PRESETS[args.preset]
+    entries = _names(args.models, ENTRIES, "model entry")
+    datasets = _names(args.datasets, DATASETS, "dataset")
+    seeds = args.seeds or preset.seeds
+    steps = args.steps or preset.steps
+    if seeds < 1 or steps < 1:
+        raise ConfigError("--seeds and --steps must be at least 1")
+    if args.threads < 1:
+        raise ConfigError("--threads must be at least 1")
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[tuple[str, str], list[dict]] = {}
+    t0 = time.time()
+    for name in entries:
+        entry = ENTRIES[name]
+        n_steps = max(1, round(steps * entry.cost))
+        for dataset in datasets:
+            for seed in range(seeds):
+                path = out / "runs" / f"{name}-{dataset}-s{seed}"
+                started = time.time()
+                if (path / "config.json").exists() and RunDir(path).read_status().get("state") == "finished":
+                    what = "re-used"
+                elif (path / "config.json").exists():
+                    resume(path, progress=False)
+                    what = "resumed"
+                else:
+                    overrides = {"hidden": preset.hidden, **entry.overrides, "steps": str(n_steps), "epochs": "0",
+                                 "seed": str(seed), "device": args.device, "sample_every": "0", "log_every": "250"}
+                    train(entry.model, path, make_configs(entry.model, dataset, overrides), progress=False)
+                    what = "trained"
+                ev = evaluate(path, ["modes"], {"n": 2500, "seed": 0, "device": "cpu"})["modes"]
+                results.setdefault((name, dataset), []).append(ev)
+                print(f"[{name} {dataset} seed {seed}] {what} ({n_steps} steps, {time.time() - started:.0f} s): "
+                      f"{ev['modes']}/{ev['num_modes']} modes, {ev['hq_percent']:.1f}% high quality, "
+                      f"reverse KL {ev['reverse_kl']:.3f}", flush=True)
+    minutes = (time.time() - t0) / 60
+    rows = summarize(results, entries, datasets, steps)
+    md = table(rows, entries, datasets, args, preset, seeds, steps, minutes)
+    (out / "mode_collapse.md").write_text(md)
+    write_csv(out / "mode_collapse.csv", rows)
+    for name in entries:
+        plot_samples(out, name, datasets)
+    print(md)
+    print(f"wrote {out / 'mode_collapse.md'}, {out / 'mode_collapse.csv'} and {out}/samples-*.png "
+          f"({minutes:.1f} min)")
+    return 0
+
+
+def mean_se(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error (sample std / sqrt(n); 0 for one value)."""
+    v = np.asarray(values, dtype=np.float64)
+    se = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
+    return float(v.mean()), se
+
+
+def summarize(results: dict, entries: list[str], datasets: list[str], steps: int) -> list[dict]:
+    rows = []
+    for name in entries:
+        for dataset in datasets:
+            evs = results[(name, dataset)]
+            row = {"source": "genlab", "model": name, "dataset": dataset, "seeds": len(evs),
+                   "steps": max(1, round(steps * ENTRIES[name].cost))}
+            for s in STATS:
+                row[f"{s}_mean"], row[f"{s}_se"] = mean_se([e[s] for e in evs])
+            rows.append(row)
+    for name, (rm, rh, gm, gh) in PUBLISHED.items():
+        for dataset, (m, h) in (("ring8", (rm, rh)), ("grid25", (gm, gh))):
+            if dataset in datasets:
+                rows.append({"source": "published", "model": name, "dataset": dataset, "modes_mean": m,
+                             "hq_percent_mean": h})
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    from ..rundir import atomic_path
+
+    fields = ["source", "model", "dataset", "seeds", "steps"] + [f"{s}_{k}" for s in STATS for k in ("mean", "se")]
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields)
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()})
+
+
+def _cell(row: dict | None, stat: str, digits: int) -> str:
+    if row is None or f"{stat}_mean" not in row:
+        return ""
+    if f"{stat}_se" not in row:
+        return f"{row[f'{stat}_mean']:g}"
+    return f"{row[f'{stat}_mean']:.{digits}f} ± {row[f'{stat}_se']:.{digits}f}"
+
+
+def checks(rows: list[dict], entries: list[str], datasets: list[str]) -> list[tuple[str, bool]]:
+    """The claims of the divergence view and the issue's bar, each computed from the measured rows."""
+    get = {(r["model"], r["dataset"]): r for r in rows if r["source"] == "genlab"}
+    out = []
+    comparable = [e for e in entries if e != "cgan"]
+    for d in datasets:
+        best = max(comparable, key=lambda e: (get[(e, d)]["modes_mean"], get[(e, d)]["hq_percent_mean"]),
+                   default=None)
+        if "gan-lr2e-4" in entries and best is not None:
+            g, b = get[("gan-lr2e-4", d)], get[(best, d)]
+            out.append((f"{d}: the plain GAN at its default step size captures fewer modes "
+                        f"({g['modes_mean']:.1f}) than the best model, {best} ({b['modes_mean']:.1f})",
+                        g["modes_mean"] < b["modes_mean"]))
+        if {"fgan-kl", "fgan-reverse-kl"} <= set(entries):
+            kl, rkl = get[("fgan-kl", d)], get[("fgan-reverse-kl", d)]
+            out.append((f"{d}: forward KL covers more modes ({kl['modes_mean']:.1f}) than reverse KL "
+                        f"({rkl['modes_mean']:.1f})", kl["modes_mean"] > rkl["modes_mean"]))
+            out.append((f"{d}: reverse KL has more high-quality samples ({rkl['hq_percent_mean']:.1f}%) than "
+                        f"forward KL ({kl['hq_percent_mean']:.1f}%)", rkl["hq_percent_mean"] > kl["hq_percent_mean"]))
+    if set(DATASETS) <= set(datasets):
+        passing = [e for e in comparable
+                   if all(get[(e, d)]["modes_mean"] >= TARGET[d][0] and get[(e, d)]["hq_percent_mean"] >= TARGET[d][1]
+                          for d in DATASETS)]
+        out.append((f"a model captures >= {TARGET['ring8'][0]} of 8 ring modes and >= {TARGET['grid25'][0]} of 25 "
+                    f"grid modes with >= 90% high-quality samples on both: {', '.join(passing) or 'none'}",
+                    bool(passing)))
+        pac = PUBLISHED["PacGAN4"]
+        ahead = [e for e in passing if get[(e, "ring8")]["modes_mean"] >= pac[0]
+                 and get[(e, "ring8")]["hq_percent_mean"] >= pac[1] and get[(e, "grid25")]["modes_mean"] >= pac[2]
+                 and get[(e, "grid25")]["hq_percent_mean"] >= pac[3]]
+        out.append((f"a model matches or beats PacGAN4 on all four numbers ({pac[0]}, {pac[1]}%, {pac[2]}, "
+                    f"{pac[3]}%): {', '.join(ahead) or 'none'}", bool(ahead)))
+    return out
+
+
+def table(rows: list[dict], entries: list[str], datasets: list[str], args, preset: Preset, seeds: int, steps: int,
+          minutes: float) -> str:
+    get = {(r["model"], r["dataset"]): r for r in rows}
+    out = io.StringIO()
+    out.write(f"# Mode collapse on 2-D mixtures (VEEGAN protocol), preset {args.preset}\n\n")
+    out.write(f"2,500 samples per run; mean ± standard error over {seeds} seeds. A sample is high quality (HQ) "
+              "within 3 std of its nearest mode; a mode is captured when at least one HQ sample falls to it; "
+              "reverse KL = KL(histogram of HQ samples over modes || uniform) (log K when no sample is HQ).\n\n")
+    head = "| model | steps |"
+    for d in datasets:
+        k = 8 if d == "ring8" else 25
+        head += f" {d} modes /{k} | {d} % HQ | {d} reverse KL |"
+    out.write(head + "\n|" + "---|" * (2 + 3 * len(datasets)) + "\n")
+    for name in entries:
+        line = f"| {name} | {get[(name, datasets[0])]['steps']} |"
+        for d in datasets:
+            r = get[(name, d)]
+            line += f" {_cell(r, 'modes', 2)} | {_cell(r, 'hq_percent', 1)} | {_cell(r, 'reverse_kl', 3)} |"
+        out.write(line + "\n")
+    for name in PUBLISHED:
+        line = f"| *{name}* (published) | |"
+        for d in datasets:
+            line += f" {_cell(get.get((name, d)), 'modes', 1)} | {_cell(get.get((name, d)), 'hq_percent', 1)} | |"
+        out.write(line + "\n")
+    out.write("\n## Checks (computed from the rows above)\n\n")
+    for text, ok in checks(rows, entries, datasets):
+        out.write(f"- [{'x' if ok else ' '}] {text}\n")
+    out.write("\n## Settings\n\n")
+    out.write(f"- preset: {preset.note}; generator updates of a cost-1 entry: {steps}\n")
+    out.write("- data: ring8 (8 Gaussians, radius 2, std 0.02) and grid25 (25 Gaussians on {-4..4}^2, std 0.05), "
+              "batch 512; evaluation samples drawn with seed 0\n")
+    for name in entries:
+        e = ENTRIES[name]
+        over = ", ".join(f"{k}={v}" for k, v in e.overrides.items()) or "the model's defaults and points preset"
+        out.write(f"- {name}: `{e.model}` with {over}; {e.note}\n")
+    out.write(f"- wall time: {minutes:.1f} min with {args.threads} thread(s)\n")
+    return out.getvalue()
+
+
+def plot_samples(out: Path, name: str, datasets: list[str]) -> Path:
+    """The first seed's samples (blue) over the true modes (red, with 3-std circles), one panel per dataset."""
+    import torch
+
+    from ..api import load_trained
+    from ..data.toy import MIXTURES
+    from ..metrics.modes import HQ_STDS, sample_points
+    from ..plots import _pyplot, _save
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 4.6), dpi=100, squeeze=False)
+    for ax, d in zip(axes[0], datasets):
+        _, _, model = load_trained(out / "runs" / f"{name}-{d}-s0")
+        x = sample_points(model, 2500, torch.Generator().manual_seed(0))
+        modes, std = MIXTURES[d]["modes"](), MIXTURES[d]["std"]
+        ax.scatter(x[:, 0], x[:, 1], s=2, c="tab:blue", alpha=0.5, rasterized=True, label="samples")
+        ax.scatter(modes[:, 0], modes[:, 1], s=12, c="tab:red", marker="x", label="modes")
+        for m in modes:
+            ax.add_patch(plt.Circle(m, HQ_STDS * std, fill=False, color="tab:red", lw=0.6))
+        lim = np.abs(modes).max() + 1.0
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+        ax.set_title(f"{name} on {d} (seed 0)", fontsize=10)
+        ax.legend(loc="upper right", fontsize=7, markerscale=2)
+    fig.tight_layout()
+    return _save(fig, out / f"samples-{name}.png")
+
+
+REPRODUCTIONS.add("mode-collapse", Reproduction(
+    description="VEEGAN's 2-D mixture benchmark: modes captured, % high quality, reverse KL for the GAN family",
+    add_arguments=add_arguments,
+    run=run,
+))
