@@ -230,3 +230,23 @@ def test_configs_of_the_family_share_the_network_fields():
     base = {f.name for f in dataclasses.fields(GANConfig)} - {"loss"}
     for cfg in (WGANConfig, WGANGPConfig, FGANConfig, UnrolledConfig, DCGANConfig):
         assert base <= {f.name for f in dataclasses.fields(cfg)}
+
+
+# ----------------------------------------------------------------------------------------------------
+# the "samples over epochs" figure every run gets
+
+
+def test_samples_over_epochs_shows_the_first_middle_and_last_epoch(tmp_path):
+    from PIL import Image
+
+    from genlab.plots import epoch_picks, samples_over_epochs
+
+    assert samples_over_epochs(tmp_path, tmp_path / "none.png") is None
+    for epoch in range(1, 8):
+        Image.new("RGB", (20, 20), (epoch * 30, 0, 0)).save(tmp_path / f"epoch-{epoch:04d}.png")
+    files = sorted(tmp_path.glob("epoch-*.png"))
+    assert [f.name for f in epoch_picks(files)] == ["epoch-0001.png", "epoch-0004.png", "epoch-0007.png"]
+    assert [f.name for f in epoch_picks(files[:2])] == ["epoch-0001.png", "epoch-0002.png"]
+    out = samples_over_epochs(tmp_path, tmp_path / "over-epochs.png")
+    with Image.open(out) as im:
+        assert im.width > 2 * im.height  # three panels side by side

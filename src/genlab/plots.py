@@ -85,6 +85,32 @@ def plot_curves(rows: list[dict], path: str | Path, title: str = "") -> Optional
     return _save(fig, path)
 
 
+def epoch_picks(files: list[Path], panels: int = 3) -> list[Path]:
+    """`panels` files evenly spread from the first to the last (fewer when there are fewer)."""
+    if not files:
+        return []
+    return sorted({files[round(i * (len(files) - 1) / max(1, panels - 1))] for i in range(panels)})
+
+
+def samples_over_epochs(samples_dir: str | Path, path: str | Path, panels: int = 3) -> Optional[Path]:
+    """The fixed-noise pictures of the first, middle and last epochs (``epoch-NNNN.png``) side by side, as
+    GAN papers show training; None when the run saved no per-epoch picture."""
+    picks = epoch_picks(sorted(Path(samples_dir).glob("epoch-*.png")), panels)
+    if not picks:
+        return None
+    from PIL import Image
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(picks), figsize=(4 * len(picks), 4.3), dpi=100, squeeze=False)
+    for ax, f in zip(axes[0], picks):
+        with Image.open(f) as im:
+            ax.imshow(np.asarray(im.convert("RGB")))
+        ax.set_title(f"epoch {int(f.stem.split('-')[1])}", fontsize=11)
+        ax.axis("off")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def _pyplot():
     import matplotlib
 

@@ -24,7 +24,7 @@ from .config import TrainConfig
 from .data.base import BatchStream, TensorData
 from .errors import GenlabError, NonFiniteLossError
 from .models.base import GenerativeModel, OptimSpec
-from .plots import plot_curves, save_image_grid, save_points
+from .plots import plot_curves, samples_over_epochs, save_image_grid, save_points
 from .rundir import RunDir
 
 GRID_SEED = 1234  # the fixed noise of the per-epoch sample grids
@@ -243,6 +243,7 @@ class Trainer:
             bar.close()
         self.save()
         self.save_samples("final")
+        samples_over_epochs(run.samples, run.samples / "over-epochs.png")
         plot_curves(run.read_metrics(), run.samples / "curves.png", title=run.path.name)
         run.write_status("finished", self.step)
         return last_row
