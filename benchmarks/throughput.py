@@ -6,6 +6,8 @@
   well-known VAE library that trains at about 14,000 images/s on a 2-core machine (TARGETS.md section 5).
 - a hand-written PyTorch loop on the same network and data (no trainer), to show the trainer's overhead.
 - gan (DCGAN networks on 28x28), batch 128: images/s counted over the discriminator's real batches.
+- one training step of every GAN-family model (DCGAN networks on 28x28, batch 128, each model's own
+  k / n_critic / unrolling): images/s = real images the step draws (batch x phases that draw data) per second.
 Falls back to random 28x28 images when the dataset is not on this machine (said in the output).
 """
 
@@ -22,6 +24,9 @@ from genlab.data.base import load_data
 from genlab.errors import DataError
 from genlab.rundir import RunDir
 from genlab.trainer import Trainer
+
+
+GAN_FAMILY = ["dcgan", "cgan", "fgan", "wgan", "wgan-gp", "unrolled"]
 
 
 def timed(step, batch_size: int, seconds: float, warmup: int = 20) -> float:
@@ -107,6 +112,11 @@ def main() -> None:
                          plain_loop(vae.data.x, 128, args.seconds)))
         gan = trainer_for("gan", dataset, {**extra, "net": "conv"}, 128, args.device, tmp)
         rows.append(("gan with DCGAN nets 28x28, batch 128", timed(gan.train_step, 128, args.seconds, warmup=5)))
+        for model in GAN_FAMILY:  # the plain gan is the row above
+            tr = trainer_for(model, dataset, {**extra, "net": "conv"}, 128, args.device, tmp)
+            drawn = 128 * sum(p.data for p in tr.phases)  # real images per step
+            rows.append((f"{model} step (DCGAN nets 28x28, batch 128, {len(tr.phases)} phases)",
+                         timed(tr.train_step, drawn, args.seconds, warmup=3)))
     width = max(len(r[0]) for r in rows)
     for name, ips in rows:
         print(f"{name:<{width}}  {ips:>10,.0f} images/s")
