@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from genlab.cli import main
 from genlab.metrics import classifier
@@ -145,6 +146,17 @@ def test_compare_writes_one_table_and_splits_incomparable_columns(runs, capsys, 
     assert "NOT COMPARABLE" in note and "n_real=120" in note and "n_real=100" in note
     assert "precision [a]" not in out  # prdc still shares its columns
 
+    # other features (raw pixels) split the column too; another evaluation seed does not, but is noted
+    assert run(capsys, "evaluate", vae, "--metrics", "kid", "--features", "raw", *EVAL)[0] == 0
+    assert run(capsys, "evaluate", gan, "--metrics", "kid", *EVAL)[0] == 0
+    assert run(capsys, "evaluate", vae, "--metrics", "prdc", *EVAL, "--seed", 3)[0] == 0
+    code, out, err = run(capsys, "compare", gan, vae)
+    assert code == 0, err
+    kid_note = next(line for line in out.splitlines() if line.startswith("- kid:"))
+    assert "kid [a]" in out and "features=raw" in kid_note and "features=classifier" in kid_note
+    assert "precision [a]" not in out
+    assert any(line.startswith("- prdc: evaluated with different seeds") for line in out.splitlines())
+
 
 def test_bad_input_gets_a_clear_message(runs, capsys, monkeypatch, tmp_path):
     path = runs["gan-digits"]
@@ -181,3 +193,56 @@ def test_conditional_models_report_the_accuracy_of_the_asked_class(cache, capsys
     assert code == 0, err
     res = json.loads(out)["classes"]
     assert 0 <= res["conditional_accuracy"] <= 1 and res["conditional_accuracy_real"] >= 0.8
+
+
+def fake_torch_fidelity(fail: Exception | None = None):
+    """A stand-in for the torch-fidelity package (not installed here): checks the input it is given."""
+    import types
+
+    seen = []
+
+    class FeatureExtractorInceptionV3(torch.nn.Module):
+        def __init__(self, name, features_list, feature_extractor_weights_path=None):
+            super().__init__()
+            if fail is not None:
+                raise fail
+            assert name == "inception-v3-compat" and features_list == ["2048", "logits_unbiased"]
+            self.w = torch.nn.Parameter(torch.randn(3, 6, generator=torch.Generator().manual_seed(0)))
+
+        def forward(self, x):
+            seen.append((x.dtype, tuple(x.shape[1:])))
+            h = x.float().mean(dim=(2, 3)) / 255  # (B, 3)
+            return h @ self.w, (h @ self.w) * 3
+
+    pkg = types.ModuleType("torch_fidelity")
+    pkg.__version__ = "0.0-test"
+    sub = types.ModuleType("torch_fidelity.feature_extractor_inceptionv3")
+    sub.FeatureExtractorInceptionV3 = FeatureExtractorInceptionV3
+    pkg.feature_extractor_inceptionv3 = sub
+    return {"torch_fidelity": pkg, "torch_fidelity.feature_extractor_inceptionv3": sub}, seen
+
+
+def test_inception_features_go_through_torch_fidelity(runs, capsys, monkeypatch):
+    modules, seen = fake_torch_fidelity()
+    for name, mod in modules.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+    code, out, err = run(capsys, "evaluate", runs["gan-digits"], "--metrics", "fid,is", "--features", "inception", *EVAL)
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["fid"]["settings"]["features"] == "inception"
+    assert res["fid"]["settings"]["features_id"] == "torch-fidelity-0.0-test-inception-v3-compat-2048"
+    assert res["is"]["is"] >= 1.0
+    assert seen and all(s == (torch.uint8, (3, 8, 8)) for s in seen)  # grey tiled to RGB, as uint8
+
+
+def test_inception_weights_that_cannot_be_fetched_get_a_clear_message(runs, capsys, monkeypatch):
+    import urllib.error
+
+    modules, _ = fake_torch_fidelity(fail=urllib.error.URLError("no route to host"))
+    for name, mod in modules.items():
+        monkeypatch.setitem(sys.modules, name, mod)
+    code, _, err = run(capsys, "evaluate", runs["gan-digits"], "--metrics", "fid", "--features", "inception", *EVAL)
+    assert code == 2 and "could not load the Inception weights" in err and "GENLAB_INCEPTION_WEIGHTS" in err
+    monkeypatch.setenv("GENLAB_INCEPTION_WEIGHTS", "/nonexistent/weights.pth")
+    code, _, err = run(capsys, "evaluate", runs["gan-digits"], "--metrics", "fid", "--features", "inception", *EVAL)
+    assert code == 2 and "is not a file" in err

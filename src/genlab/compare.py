@@ -5,7 +5,8 @@ first the run settings that differ between the runs (model, dataset, training le
 column per metric value. Two numbers share a column only when they were computed with the same
 *comparability settings* (feature extractor and its identity, sample counts, reference split, the
 metric's own parameters): where runs differ, the column is split into one column per setting, its header
-tagged ``[a]``, ``[b]`` ..., and the notes under the table say what each tag means. Printed as markdown,
+tagged ``[a]``, ``[b]`` ..., and the notes under the table say what each tag means (evaluation seeds do
+not split a column; a note says when they differ). Printed as markdown,
 and written as ``PREFIX.md`` and ``PREFIX.csv`` with ``--out PREFIX``.
 """
 
@@ -22,8 +23,9 @@ from .errors import ConfigError
 from .evaluate import EVALUATION
 from .rundir import RunDir, atomic_path, read_json
 
-# settings that describe when or by what a number was computed, not how: they never split a column
-INCIDENTAL = {"evaluated", "genlab_version"}
+# settings that never split a column: when and by which version a number was computed, and the
+# evaluation seed (another seed is another draw of the same protocol; the notes say when seeds differ)
+INCIDENTAL = {"evaluated", "genlab_version", "seed"}
 # run settings shown when they differ between runs
 RUN_FIELDS = {
     "model": lambda c: c.get("model"),
@@ -102,8 +104,8 @@ def compare(runs: list[dict]) -> Table:
         for i, r in enumerate(runs):
             if metric in r["evaluation"]:
                 groups.setdefault(_comparability(r["evaluation"][metric].get("settings", {})), []).append(i)
-        keys = sorted({k for r in runs for k, v in r["evaluation"].get(metric, {}).items()
-                       if k != "settings" and isinstance(v, (int, float)) and not isinstance(v, bool)})
+        keys = list(dict.fromkeys(k for r in runs for k, v in r["evaluation"].get(metric, {}).items()
+                                  if k != "settings" and isinstance(v, (int, float)) and not isinstance(v, bool)))
         tags = [""] if len(groups) == 1 else [f" [{chr(ord('a') + j)}]" for j in range(len(groups))]
         for tag, (setting, members) in zip(tags, groups.items()):
             for key in keys:
@@ -114,6 +116,11 @@ def compare(runs: list[dict]) -> Table:
             notes.append(_split_note(metric, tags, list(groups), runs, list(groups.values())))
         else:
             notes.append(f"{metric}: {_describe(json.loads(next(iter(groups))))}")
+        seeds = {r["name"]: r["evaluation"][metric].get("settings", {}).get("seed") for r in runs
+                 if metric in r["evaluation"]}
+        if len(set(seeds.values())) > 1:
+            notes.append(f"{metric}: evaluated with different seeds: "
+                         + ", ".join(f"{name} seed={seed}" for name, seed in seeds.items()))
     return Table(header, cells, notes)
 
 

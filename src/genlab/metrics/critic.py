@@ -89,7 +89,8 @@ def critic_metric(ctx) -> dict:
     budget = CriticBudget(steps=int(ctx.opt("critic_steps", CriticBudget.steps)))
     size = sample_size(ctx)
     n = size["n"]
-    train_pool = real(ctx, size["other"], 3 * n)  # the critic's real examples, then two stand-in "models"
+    pool = ctx.data(size["other"]).x.cpu()  # the critic's real examples, then two stand-in "models"
+    train_pool = pool[torch.randperm(len(pool), generator=cpu_generator(ctx.seed + CRITIC_SEED))[: 3 * n]]
     m = len(train_pool) // 3
     held_out = real(ctx, size["split"], n)
     x_train, x_stand_in, x_stand_in_fresh = train_pool[:m], train_pool[m: 2 * m], train_pool[2 * m: 3 * m]
