@@ -18,6 +18,7 @@ unrolled) are one subclass of ``GAN`` each, in their own files, overriding the l
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, Optional
 
@@ -113,7 +114,7 @@ class GAN(GenerativeModel):
         bn = c.batchnorm and net == "conv"
         d_shape = info.shape
         if d_extra:
-            d_shape = (info.shape[0] + d_extra, *info.shape[1:]) if net == "conv" else (_numel(info.shape) + d_extra,)
+            d_shape = (info.shape[0] + d_extra, *info.shape[1:]) if net == "conv" else (math.prod(info.shape) + d_extra,)
         g = make_decoder(net, c.noise_dim + g_extra, info.shape, c.hidden, c.width, act="relu",
                          out_act=output_activation(info), batchnorm=bn)
         d = make_encoder(net, d_shape, 1, c.hidden, c.width, act="lrelu", batchnorm=bn and self.discriminator_batchnorm)
@@ -152,9 +153,3 @@ class GAN(GenerativeModel):
                y: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.generator(self.randn(n, self.cfg.noise_dim, generator=generator))
 
-
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, NonFiniteLossError
 from . import REPRODUCTIONS, Reproduction
 
 DATASETS = ("ring8", "grid25")
@@ -41,8 +41,9 @@ ENTRIES: dict[str, Entry] = {
     "gan": Entry("gan", note="non-saturating GAN with genlab's preset for points (Adam 1e-3)"),
     "dcgan": Entry("dcgan", note="DCGAN's N(0, 0.02) init and noise 100; on points its networks are MLPs"),
     "cgan": Entry("cgan", note="given the mode index as its label: a reference, not comparable"),
-    "fgan-kl": Entry("fgan", {"divergence": "kl"}, note="f-GAN, forward KL(data || model): mode-covering"),
-    "fgan-reverse-kl": Entry("fgan", {"divergence": "reverse-kl"},
+    "fgan-kl": Entry("fgan", {"divergence": "kl", "lr_g": "5e-4", "lr_d": "5e-4"},
+                     note="f-GAN, forward KL(data || model): mode-covering (at 1e-3 its exp(t - 1) overflows)"),
+    "fgan-reverse-kl": Entry("fgan", {"divergence": "reverse-kl", "lr_g": "5e-4", "lr_d": "5e-4"},
                              note="f-GAN, reverse KL(model || data): mode-seeking"),
     "wgan": Entry("wgan", cost=0.5, note="weight clipping 0.01, RMSProp 5e-5, n_critic 5"),
     "wgan-gp": Entry("wgan-gp", cost=0.5, note="gradient penalty 10, Adam 1e-4 (0, 0.9), n_critic 5"),
@@ -130,21 +131,32 @@ def run(args: argparse.Namespace) -> int:
                 started = time.time()
                 if (path / "config.json").exists() and RunDir(path).read_status().get("state") == "finished":
                     what = "re-used"
-                elif (path / "config.json").exists():
-                    resume(path, progress=False)
-                    what = "resumed"
+                elif (path / "config.json").exists() and RunDir(path).read_status().get("state") == "failed":
+                    print(f"[{name} {dataset} seed {seed}] diverged earlier; left out (delete {path} to retry)")
+                    results.setdefault((name, dataset), [])
+                    continue
                 else:
-                    overrides = {"hidden": preset.hidden, **entry.overrides, "steps": str(n_steps), "epochs": "0",
-                                 "seed": str(seed), "device": args.device, "sample_every": "0", "log_every": "250"}
-                    train(entry.model, path, make_configs(entry.model, dataset, overrides), progress=False)
-                    what = "trained"
+                    try:
+                        if (path / "config.json").exists():
+                            resume(path, progress=False)
+                            what = "resumed"
+                        else:
+                            overrides = {"hidden": preset.hidden, **entry.overrides, "steps": str(n_steps),
+                                         "epochs": "0", "seed": str(seed), "device": args.device, "sample_every": "0",
+                                         "log_every": "250"}
+                            train(entry.model, path, make_configs(entry.model, dataset, overrides), progress=False)
+                            what = "trained"
+                    except NonFiniteLossError as e:  # a diverged run is a result too: counted, not averaged
+                        print(f"[{name} {dataset} seed {seed}] diverged: {e}", flush=True)
+                        results.setdefault((name, dataset), [])
+                        continue
                 ev = evaluate(path, ["modes"], {"n": 2500, "seed": 0, "device": "cpu"})["modes"]
                 results.setdefault((name, dataset), []).append(ev)
                 print(f"[{name} {dataset} seed {seed}] {what} ({n_steps} steps, {time.time() - started:.0f} s): "
                       f"{ev['modes']}/{ev['num_modes']} modes, {ev['hq_percent']:.1f}% high quality, "
                       f"reverse KL {ev['reverse_kl']:.3f}", flush=True)
     minutes = (time.time() - t0) / 60
-    rows = summarize(results, entries, datasets, steps)
+    rows = summarize(results, entries, datasets, steps, seeds)
     md = table(rows, entries, datasets, args, preset, seeds, steps, minutes)
     (out / "mode_collapse.md").write_text(md)
     write_csv(out / "mode_collapse.csv", rows)
@@ -163,15 +175,15 @@ def mean_se(values: list[float]) -> tuple[float, float]:
     return float(v.mean()), se
 
 
-def summarize(results: dict, entries: list[str], datasets: list[str], steps: int) -> list[dict]:
+def summarize(results: dict, entries: list[str], datasets: list[str], steps: int, seeds: int) -> list[dict]:
     rows = []
     for name in entries:
         for dataset in datasets:
             evs = results[(name, dataset)]
             row = {"source": "genlab", "model": name, "dataset": dataset, "seeds": len(evs),
-                   "steps": max(1, round(steps * ENTRIES[name].cost))}
+                   "diverged": seeds - len(evs), "steps": max(1, round(steps * ENTRIES[name].cost))}
             for s in STATS:
-                row[f"{s}_mean"], row[f"{s}_se"] = mean_se([e[s] for e in evs])
+                row[f"{s}_mean"], row[f"{s}_se"] = mean_se([e[s] for e in evs]) if evs else (math.nan, math.nan)
             rows.append(row)
     for name, (rm, rh, gm, gh) in PUBLISHED.items():
         for dataset, (m, h) in (("ring8", (rm, rh)), ("grid25", (gm, gh))):
@@ -184,7 +196,7 @@ def summarize(results: dict, entries: list[str], datasets: list[str], steps: int
 def write_csv(path: Path, rows: list[dict]) -> None:
     from ..rundir import atomic_path
 
-    fields = ["source", "model", "dataset", "seeds", "steps"] + [f"{s}_{k}" for s in STATS for k in ("mean", "se")]
+    fields = ["source", "model", "dataset", "seeds", "diverged", "steps"] + [f"{s}_{k}" for s in STATS for k in ("mean", "se")]
     with atomic_path(path) as tmp:
         with open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=fields)
@@ -253,7 +265,8 @@ def table(rows: list[dict], entries: list[str], datasets: list[str], args, prese
         line = f"| {name} | {get[(name, datasets[0])]['steps']} |"
         for d in datasets:
             r = get[(name, d)]
-            line += f" {_cell(r, 'modes', 2)} | {_cell(r, 'hq_percent', 1)} | {_cell(r, 'reverse_kl', 3)} |"
+            failed = f" ({r['diverged']} of {r['seeds'] + r['diverged']} seeds diverged)" if r["diverged"] else ""
+            line += f" {_cell(r, 'modes', 2)}{failed} | {_cell(r, 'hq_percent', 1)} | {_cell(r, 'reverse_kl', 3)} |"
         out.write(line + "\n")
     for name in PUBLISHED:
         line = f"| *{name}* (published) | |"
@@ -283,14 +296,19 @@ def plot_samples(out: Path, name: str, datasets: list[str]) -> Path:
     from ..data.toy import MIXTURES
     from ..metrics.modes import HQ_STDS, sample_points
     from ..plots import _pyplot, _save
+    from ..rundir import RunDir
 
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 4.6), dpi=100, squeeze=False)
     for ax, d in zip(axes[0], datasets):
-        _, _, model = load_trained(out / "runs" / f"{name}-{d}-s0")
-        x = sample_points(model, 2500, torch.Generator().manual_seed(0))
+        path = out / "runs" / f"{name}-{d}-s0"
         modes, std = MIXTURES[d]["modes"](), MIXTURES[d]["std"]
-        ax.scatter(x[:, 0], x[:, 1], s=2, c="tab:blue", alpha=0.5, rasterized=True, label="samples")
+        if RunDir(path).read_status().get("state") == "finished":
+            _, _, model = load_trained(path)
+            x = sample_points(model, 2500, torch.Generator().manual_seed(0))
+            ax.scatter(x[:, 0], x[:, 1], s=2, c="tab:blue", alpha=0.5, rasterized=True, label="samples")
+        else:
+            ax.text(0.5, 0.5, "diverged", transform=ax.transAxes, ha="center")
         ax.scatter(modes[:, 0], modes[:, 1], s=12, c="tab:red", marker="x", label="modes")
         for m in modes:
             ax.add_patch(plt.Circle(m, HQ_STDS * std, fill=False, color="tab:red", lw=0.6))
