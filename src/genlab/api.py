@@ -37,12 +37,22 @@ def make_configs(model: str, dataset: str, overrides: Optional[dict[str, str]] =
     values, then the dataset's and the model's presets, then the dataclass defaults."""
     cls = MODELS.get(model)
     spec = DATASETS.get(dataset)
+    overrides = dict(overrides or {})
+    preset_name = overrides.pop("preset", None)
+    preset: dict = {}
+    if preset_name is not None:
+        if preset_name not in cls.named_presets:
+            choices = ", ".join(sorted(cls.named_presets)) or "none"
+            raise ConfigError(f"model {model!r} has no preset {preset_name!r}; its presets: {choices}")
+        preset = cls.named_presets[preset_name]
     sections = {
-        "train": TrainConfig(**{**spec.train_defaults, **(train or {})}),
-        "data": DataConfig(dataset=dataset),
-        "model": dataclasses.replace(cls.Config(), **cls.presets.get(spec.kind, {})),
+        "train": TrainConfig(**{**spec.train_defaults, **(train or {}), **preset.get("train", {})}),
+        "data": DataConfig(**{"dataset": dataset, **preset.get("data", {})}),
+        "model": dataclasses.replace(cls.Config(), **{**cls.presets.get(spec.kind, {}), **preset.get("model", {})}),
     }
-    return apply_overrides(sections, overrides or {})
+    cfgs = apply_overrides(sections, overrides)
+    cfgs["preset"] = preset_name
+    return cfgs
 
 
 def build_model(model: str, mcfg, info: DataInfo, device: torch.device) -> GenerativeModel:
@@ -71,6 +81,7 @@ def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, prog
         "genlab_version": __version__,
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
         "model": model,
+        "preset": cfgs.get("preset"),
         "seed": tcfg.seed,
         "device": str(device),
         "train": to_dict(tcfg),
@@ -79,7 +90,15 @@ def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, prog
         "data_info": dataclasses.asdict(data.info),
     })
     trainer.fit(progress=progress)
+    _pictures(run)
     return run
+
+
+def _pictures(run: RunDir) -> None:
+    """The model-specific pictures of a finished run (reconstructions, latent space ...)."""
+    from .pictures import make_pictures
+
+    make_pictures(run.path)
 
 
 def read_run(path: str | Path) -> tuple[RunDir, dict, DataInfo]:
@@ -123,6 +142,7 @@ def resume(path: str | Path, epochs: Optional[int] = None, steps: Optional[int] 
     cfg["train"] = to_dict(tcfg)
     run.write_config(cfg)
     trainer.fit(progress=progress)
+    _pictures(run)
     return run, start, trainer.step
 
 

@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="the run directory to create")
     _length_args(t, "training length")
     t.add_argument("--seed", type=int)
+    t.add_argument("--preset", help="a model's named protocol, e.g. iwae-paper (see `genlab models`)")
     t.add_argument("--device", choices=["cpu", "cuda", "auto"])
     t.add_argument("--data-dir", help="look here first for data files (also $GENLAB_DATA)")
     t.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
@@ -80,8 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("dirs", nargs="+", metavar="DIR")
     cp.add_argument("--out", help="also write the table to OUT.md and OUT.csv")
 
-
     sub.add_parser("metrics", help="list the registered evaluation metrics")
+
+    pc = sub.add_parser("pictures", help="(re)draw a run's pictures: reconstructions, latent space, interpolations")
+    pc.add_argument("dir")
+    pc.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
 
     from .reproduce import REPRODUCTIONS, load_all
 
@@ -118,7 +122,7 @@ def cmd_train(args, extra: list[str]) -> int:
     from .config import parse_override_args
 
     overrides = parse_override_args(extra)
-    for key in ("epochs", "steps", "seed", "device", "data_dir"):
+    for key in ("epochs", "steps", "seed", "device", "data_dir", "preset"):
         value = getattr(args, key)
         if value is not None:
             overrides[key] = str(value)
@@ -224,6 +228,18 @@ def cmd_metrics(args, extra) -> int:
     return 0
 
 
+def cmd_pictures(args, extra) -> int:
+    from .api import resolve_device
+    from .pictures import make_pictures
+
+    written = make_pictures(args.dir, str(resolve_device(args.device)))
+    for p in written:
+        print(p)
+    if not written:
+        print(f"{args.dir}: this model has no encoder; its pictures are the sample grids and curves in samples/")
+    return 0
+
+
 def cmd_reproduce(args, extra) -> int:
     from .reproduce import REPRODUCTIONS
 
@@ -237,6 +253,8 @@ def cmd_models(args, extra) -> int:
     width = max(len(n) for n in MODELS.names())
     for name, cls in MODELS.items():
         print(f"{name:<{width}}  {cls.description}")
+        if cls.named_presets:
+            print(f"{'':<{width}}  presets: {', '.join(sorted(cls.named_presets))}")
     return 0
 
 
@@ -277,6 +295,7 @@ COMMANDS = {
     "evaluator": cmd_evaluator,
     "compare": cmd_compare,
     "reproduce": cmd_reproduce,
+    "pictures": cmd_pictures,
     "models": cmd_models,
     "datasets": cmd_datasets,
 }

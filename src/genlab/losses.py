@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -15,16 +16,43 @@ def gaussian_kl_std_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tens
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
 
 
-def gaussian_log_prob(x: torch.Tensor, mu: torch.Tensor, log_sigma: torch.Tensor | float) -> torch.Tensor:
-    """log N(x; mu, sigma^2) summed over all but the first dim: (B, ...) -> (B,)."""
-    log_sigma = torch.as_tensor(log_sigma, dtype=x.dtype, device=x.device)
+def _sum_events(lp: torch.Tensor, event_dims: Optional[int]) -> torch.Tensor:
+    """Sum the last `event_dims` dims (default: all but the first)."""
+    n = lp.dim() - 1 if event_dims is None else event_dims
+    return lp.sum(dim=tuple(range(-n, 0))) if n else lp
+
+
+def gaussian_log_prob(x: torch.Tensor, mu: torch.Tensor, log_sigma: torch.Tensor | float,
+                      event_dims: Optional[int] = None) -> torch.Tensor:
+    """log N(x; mu, sigma^2) summed over the event dims (default all but the first): (B, ...) -> (B,).
+    x and mu broadcast, e.g. x (B, 1, D) against mu (B, K, D) with event_dims=1 gives (B, K)."""
+    log_sigma = torch.as_tensor(log_sigma, dtype=mu.dtype, device=mu.device)
     lp = -0.5 * ((x - mu) * torch.exp(-log_sigma)).pow(2) - log_sigma - 0.5 * LOG_2PI
-    return lp.flatten(1).sum(-1)
+    return _sum_events(lp, event_dims)
 
 
-def bernoulli_log_prob(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """log Bernoulli(x; sigmoid(logits)) summed over all but the first dim; x may be in [0, 1]."""
-    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(-1)
+def laplace_log_prob(x: torch.Tensor, mu: torch.Tensor, log_scale: torch.Tensor | float,
+                     event_dims: Optional[int] = None) -> torch.Tensor:
+    """log Laplace(x; mu, b) = -|x - mu| / b - log(2b), summed over the event dims (an L1 loss)."""
+    log_scale = torch.as_tensor(log_scale, dtype=mu.dtype, device=mu.device)
+    lp = -(x - mu).abs() * torch.exp(-log_scale) - log_scale - math.log(2.0)
+    return _sum_events(lp, event_dims)
+
+
+def diag_gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, diag exp(logvar)) summed over the last dim: (..., D) -> (...)."""
+    return -0.5 * ((z - mu).pow(2) * torch.exp(-logvar) + logvar + LOG_2PI).sum(-1)
+
+
+def std_normal_log_density(z: torch.Tensor) -> torch.Tensor:
+    """log N(z; 0, I) summed over the last dim: (..., D) -> (...)."""
+    return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+
+
+def bernoulli_log_prob(x: torch.Tensor, logits: torch.Tensor, event_dims: Optional[int] = None) -> torch.Tensor:
+    """log Bernoulli(x; sigmoid(logits)) = x l - softplus(l), summed over the event dims; x may be in [0, 1]
+    and broadcasts against the logits (no copy of x per importance sample)."""
+    return _sum_events(x * logits - F.softplus(logits), event_dims)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -43,3 +71,28 @@ def gan_generator_loss(fake_logits: torch.Tensor, kind: str = "ns") -> torch.Ten
     if kind == "minimax":
         return -F.softplus(fake_logits).mean()
     raise ValueError(f"unknown generator loss {kind!r}")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Bounds on log p(x) from log importance weights lw = log p(x, z_k) - log q(z_k | x), shape (B, K).
+
+
+def elbo_bound(lw: torch.Tensor) -> torch.Tensor:
+    """The ELBO estimated with K samples: mean_k lw_k. (B, K) -> (B,)."""
+    return lw.mean(-1)
+
+
+def iwae_bound(lw: torch.Tensor) -> torch.Tensor:
+    """The importance-weighted bound (Burda et al. 2015, eq. 8): log (1/K) sum_k exp(lw_k). (B, K) -> (B,).
+
+    With K = 1 it is the ELBO; it does not decrease with K and tends to log p(x); with K = 5000 its negative
+    is the standard NLL estimate."""
+    return torch.logsumexp(lw, -1) - math.log(lw.shape[-1])
+
+
+def renyi_bound(lw: torch.Tensor, alpha: float) -> torch.Tensor:
+    """The variational Renyi bound (Li & Turner 2016, eq. 13 with its Monte-Carlo estimate):
+    1/(1 - alpha) log (1/K) sum_k exp((1 - alpha) lw_k). alpha = 0: the IWAE bound; alpha -> 1: the ELBO."""
+    if abs(1.0 - alpha) < 1e-6:
+        return elbo_bound(lw)
+    return iwae_bound((1.0 - alpha) * lw) / (1.0 - alpha)

@@ -1,6 +1,6 @@
 """Models by name. Importing this package registers every built-in model."""
 
-from . import cgan, dcgan, fgan, gan, unrolled, vae, wgan, wgan_gp  # noqa: F401  (registration)
+from . import beta_vae, cgan, cvae, dcgan, fgan, gan, iwae, unrolled, vae, vr, wgan, wgan_gp  # noqa: F401  (registration)
 from .base import GenerativeModel, OptimSpec, Phase, Player
 
 __all__ = ["GenerativeModel", "OptimSpec", "Phase", "Player"]

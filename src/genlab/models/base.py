@@ -63,6 +63,8 @@ class GenerativeModel(nn.Module):
     preferred_range: ClassVar[Literal["01", "pm1"]] = "01"  # value range of images the model wants
     # config values that suit a kind of data better than the defaults ("points" or "image"), as plain data
     presets: ClassVar[dict[str, dict]] = {}
+    # named protocols a user picks with --preset NAME: {"model": {...}, "train": {...}, "data": {...}}
+    named_presets: ClassVar[dict[str, dict]] = {}
     conditional: ClassVar[bool] = False  # takes class labels in loss (batch.y) and in sample (y)
 
     def __init__(self, cfg, info: DataInfo):

@@ -26,4 +26,5 @@ REPRODUCTIONS: Registry = Registry("reproduction")
 
 def load_all() -> None:
     """Import the built-in reproductions (registration)."""
+    from . import iwae_table  # noqa: F401
     from . import mode_collapse  # noqa: F401

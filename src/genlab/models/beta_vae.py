@@ -1,0 +1,72 @@
+"""beta-VAE (Higgins et al. 2017) with KL annealing (Bowman et al. 2016; cyclical: Fu et al. 2019).
+
+Maximizes  E_q[log p(x|z)] - beta_t KL(q(z|x) || p(z)).  beta > 1 presses the code toward the prior
+(disentanglement, blurrier reconstructions); beta_t < 1 early in training keeps the decoder from
+ignoring z (posterior collapse). Schedules of the weight over training steps t of T:
+
+    none      beta_t = beta
+    linear    beta_t = beta * min(1, t / (warmup * T))                   (Bowman et al.'s warm-up)
+    cyclical  M cycles of length T/M; in each, beta_t rises linearly from 0 to beta over the first
+              `ratio` of the cycle and stays at beta for the rest      (Fu et al. 2019, eq. 6, R = ratio)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from ..config import check
+from ..data.base import Batch
+from ..registry import MODELS
+from .vae import VAE, Terms, VAEConfig
+
+
+def kl_weight(schedule: str, beta: float, step: int, total: int, warmup: float = 0.25, cycles: int = 4,
+              ratio: float = 0.5) -> float:
+    """The KL weight beta_t at `step` of `total` training steps."""
+    if schedule == "none":
+        return beta
+    if schedule == "linear":
+        return beta * min(1.0, step / max(1.0, warmup * total))
+    if schedule == "cyclical":
+        period = total / cycles
+        tau = (step % period) / period  # position within the cycle, [0, 1)
+        return beta * min(1.0, tau / ratio)
+    raise ValueError(f"unknown KL schedule {schedule!r}")
+
+
+@dataclass
+class BetaVAEConfig(VAEConfig):
+    beta: float = 4.0  # weight of the KL term (1: the plain VAE)
+    anneal: Literal["none", "linear", "cyclical"] = "none"
+    warmup: float = 0.25  # linear: fraction of training over which beta_t rises from 0 to beta
+    cycles: int = 4  # cyclical: number of cycles M
+    ratio: float = 0.5  # cyclical: fraction R of each cycle spent rising
+
+    def __post_init__(self):
+        super().__post_init__()
+        check(self.beta >= 0, "beta", "must be >= 0")
+        check(0 < self.warmup <= 1, "warmup", "must be in (0, 1]")
+        check(self.cycles >= 1, "cycles", "must be >= 1")
+        check(0 < self.ratio <= 1, "ratio", "must be in (0, 1]")
+
+
+@MODELS.register("beta-vae")
+class BetaVAE(VAE):
+    Config = BetaVAEConfig
+    description = "beta-VAE (Higgins et al. 2017) with linear or cyclical KL annealing (Fu et al. 2019)"
+
+    def beta_now(self) -> float:
+        c = self.cfg
+        step, total = self.progress
+        return kl_weight(c.anneal, c.beta, step, total, c.warmup, c.cycles, c.ratio)
+
+    def bound(self, t: Terms) -> torch.Tensor:
+        return t.log_px.mean(-1) - self.beta_now() * t.kl.mean(-1)
+
+    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
+        out = super().loss(player, batch)
+        out["beta"] = torch.tensor(self.beta_now())
+        return out

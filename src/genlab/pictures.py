@@ -1,0 +1,114 @@
+"""Pictures of a trained run, read from its run directory (`genlab pictures DIR`; also written at the
+end of training). Every model has its sample grid and loss curves (written by the trainer); models with an
+encoder (``posterior_mean`` and ``reconstruct``, the VAE family) also get:
+
+    reconstructions.png   test images (odd rows) above their reconstructions (even rows)
+    interpolations.png    decodings of straight lines in z between pairs of test images
+    latent.png            test-set posterior means coloured by class: the code itself for 2-D latents,
+                          a t-SNE map of it for larger ones
+    manifold.png          2-D latents: the decoder's mean over a grid of z at the prior's quantiles
+                          (Kingma & Welling 2013, figure 4)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .errors import DataError
+from .plots import _pyplot, _save, save_image_grid
+
+N_SCATTER = 1000  # test images in the latent scatter (t-SNE cost grows with it)
+
+
+def make_pictures(path: str | Path, device: str = "cpu") -> list[Path]:
+    """Write the pictures that apply to the run at `path`; returns the files written."""
+    from .api import load_trained
+
+    run, cfg, model = load_trained(path, device)
+    if not (hasattr(model, "posterior_mean") and hasattr(model, "reconstruct")):
+        return []
+    data, split = _eval_data(cfg, model, device)
+    out = run.samples
+    written = []
+    gen = torch.Generator(device=model.device).manual_seed(0)
+    idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:N_SCATTER].to(data.x.device)
+    batch = data.batch(idx, gen)
+    x, y = batch.x, batch.y
+    cond_y = y if model.conditional else None
+    info = model.info
+    if info.kind == "image":
+        written.append(_reconstructions(model, x[:32], None if cond_y is None else cond_y[:32],
+                                        out / "reconstructions.png"))
+        written.append(_interpolations(model, x[:16], None if cond_y is None else cond_y[:16],
+                                       out / "interpolations.png"))
+    z = model.posterior_mean(x, cond_y)["z1"].cpu().numpy()
+    written.append(_latent_scatter(z, None if y is None else y.cpu().numpy(), out / "latent.png",
+                                   f"{run.path.name}: posterior means of {len(z)} {split} examples"))
+    if info.kind == "image" and z.shape[1] == 2 and getattr(model.cfg, "layers", 1) == 1 and not model.conditional:
+        written.append(_manifold(model, out / "manifold.png"))
+    return written
+
+
+def _eval_data(cfg: dict, model, device: str):
+    from .config import DataConfig, from_dict
+    from .data.base import load_data
+
+    dcfg = from_dict(DataConfig, {**cfg["data"], "subset": 0}, "data")
+    try:
+        return load_data(dcfg, preferred_range=model.info.range, device=device, split="test"), "test"
+    except DataError:  # a user's folder or npz file may have no test split: say so in the pictures
+        return load_data(dcfg, preferred_range=model.info.range, device=device, split="train"), "train"
+
+
+def _to_images(model, x: torch.Tensor) -> np.ndarray:
+    return model.info.to_data_space(x).float().cpu().numpy()
+
+
+@torch.no_grad()
+def _reconstructions(model, x: torch.Tensor, y: Optional[torch.Tensor], path: Path) -> Path:
+    rec = model.reconstruct(x, y)
+    rows = []
+    for i in range(0, len(x), 8):  # a row of inputs, then the row of their reconstructions
+        rows += [_to_images(model, x[i:i + 8]), _to_images(model, rec[i:i + 8])]
+    return save_image_grid(np.concatenate(rows), path, nrow=8)
+
+
+@torch.no_grad()
+def _interpolations(model, x: torch.Tensor, y: Optional[torch.Tensor], path: Path, steps: int = 10) -> Path:
+    mu = model.encode(x, y)[0]  # (B, Z)
+    a, b = mu[0::2], mu[1::2]  # pairs of test images
+    t = torch.linspace(0, 1, steps, device=mu.device).view(1, steps, 1)
+    z = (1 - t) * a.unsqueeze(1) + t * b.unsqueeze(1)  # (P, steps, Z)
+    ys = None if y is None else y[0::2].repeat_interleave(steps)
+    images = model.decode_mean(z.reshape(-1, z.shape[-1]), ys)
+    return save_image_grid(_to_images(model, images), path, nrow=steps)
+
+
+@torch.no_grad()
+def _manifold(model, path: Path, n: int = 20) -> Path:
+    from statistics import NormalDist
+
+    q = torch.tensor([NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, n)], dtype=torch.float32)
+    zy, zx = torch.meshgrid(q.flip(0), q, indexing="ij")  # z2 grows upward, as in the classic figure
+    z = torch.stack([zx, zy], dim=-1).view(-1, 2).to(model.device)
+    return save_image_grid(_to_images(model, model.decode_mean(z)), path, nrow=n)
+
+
+def _latent_scatter(z: np.ndarray, y: Optional[np.ndarray], path: Path, title: str) -> Path:
+    if z.shape[1] > 2:
+        from sklearn.manifold import TSNE
+
+        z = TSNE(n_components=2, init="pca", perplexity=min(30.0, (len(z) - 1) / 3), random_state=0).fit_transform(z)
+        title = title + " (t-SNE)"
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 5), dpi=100)
+    sc = ax.scatter(z[:, 0], z[:, 1], s=4, c=y if y is not None else "tab:blue", cmap="tab10", rasterized=True)
+    if y is not None:
+        fig.colorbar(sc, ax=ax, label="class")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
