@@ -6,6 +6,8 @@
   well-known VAE library that trains at about 14,000 images/s on a 2-core machine (TARGETS.md section 5).
 - a hand-written PyTorch loop on the same network and data (no trainer), to show the trainer's overhead.
 - gan (DCGAN networks on 28x28), batch 128: images/s counted over the discriminator's real batches.
+- the VAE family on the same 784-512-20 MLP, batch 128: beta-vae, cvae, vr (K=5) and iwae with K = 1, 5, 50;
+  images/s and decoder rows/s (images x K): IWAE with K samples should cost about K times the decoder work.
 - one training step of every GAN-family model (DCGAN networks on 28x28, batch 128, each model's own
   k / n_critic / unrolling): images/s = real images the step draws (batch x phases that draw data) per second.
 Falls back to random 28x28 images when the dataset is not on this machine (said in the output).
@@ -27,6 +29,8 @@ from genlab.trainer import Trainer
 
 
 GAN_FAMILY = ["dcgan", "cgan", "fgan", "wgan", "wgan-gp", "unrolled"]
+VAE_FAMILY = [("beta-vae", 1), ("cvae", 1), ("vr", 5), ("iwae", 1), ("iwae", 5), ("iwae", 50)]  # (model, K)
+MLP_VAE = {"hidden": "512", "latent_dim": "20", "net": "mlp"}
 
 
 def timed(step, batch_size: int, seconds: float, warmup: int = 20) -> float:
@@ -84,6 +88,7 @@ def main() -> None:
     p.add_argument("--dataset", default="fashion-mnist")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--only", choices=["vae", "gan"], help="only the VAE-family or the GAN-family rows")
     args = p.parse_args()
     dataset = args.dataset
     try:
@@ -96,7 +101,9 @@ def main() -> None:
         import numpy as np
 
         tmpd = tempfile.mkdtemp()
-        np.savez(f"{tmpd}/random.npz", x=np.random.default_rng(0).random((60000, 1, 28, 28), dtype=np.float32))
+        rng = np.random.default_rng(0)
+        np.savez(f"{tmpd}/random.npz", x=rng.random((60000, 1, 28, 28), dtype=np.float32),
+                 y=rng.integers(0, 10, 60000))
         dataset = "npz"
         extra = {"path": f"{tmpd}/random.npz"}
     else:
@@ -104,22 +111,27 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, data {args.dataset}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        vae = trainer_for("vae", dataset, {**extra, "hidden": "512", "latent_dim": "20", "net": "mlp"}, 128,
-                          args.device, tmp)
-        rows.append(("vae 784-512-20 MLP, batch 128 (genlab trainer)", timed(vae.train_step, 128, args.seconds)))
-        if args.device == "cpu":
-            rows.append(("vae 784-512-20 MLP, batch 128 (bare PyTorch loop)",
-                         plain_loop(vae.data.x, 128, args.seconds)))
-        gan = trainer_for("gan", dataset, {**extra, "net": "conv"}, 128, args.device, tmp)
-        rows.append(("gan with DCGAN nets 28x28, batch 128", timed(gan.train_step, 128, args.seconds, warmup=5)))
-        for model in GAN_FAMILY:  # the plain gan is the row above
-            tr = trainer_for(model, dataset, {**extra, "net": "conv"}, 128, args.device, tmp)
-            drawn = 128 * sum(p.data for p in tr.phases)  # real images per step
-            rows.append((f"{model} step (DCGAN nets 28x28, batch 128, {len(tr.phases)} phases)",
-                         timed(tr.train_step, drawn, args.seconds, warmup=3)))
+        if args.only in (None, "vae"):
+            vae = trainer_for("vae", dataset, {**extra, **MLP_VAE}, 128, args.device, tmp)
+            rows.append(("vae 784-512-20 MLP, batch 128 (genlab trainer)", timed(vae.train_step, 128, args.seconds)))
+            if args.device == "cpu":
+                rows.append(("vae 784-512-20 MLP, batch 128 (bare PyTorch loop)",
+                             plain_loop(vae.data.x, 128, args.seconds)))
+            for model, k in VAE_FAMILY:
+                tr = trainer_for(model, dataset, {**extra, **MLP_VAE, "k": str(k)}, 128, args.device, tmp)
+                ips = timed(tr.train_step, 128, args.seconds, warmup=3)
+                rows.append((f"{model} K={k} (784-512-20 MLP, batch 128)", ips, f"{ips * k:>10,.0f} decoder rows/s"))
+        if args.only in (None, "gan"):
+            gan = trainer_for("gan", dataset, {**extra, "net": "conv"}, 128, args.device, tmp)
+            rows.append(("gan with DCGAN nets 28x28, batch 128", timed(gan.train_step, 128, args.seconds, warmup=5)))
+            for model in GAN_FAMILY:  # the plain gan is the row above
+                tr = trainer_for(model, dataset, {**extra, "net": "conv"}, 128, args.device, tmp)
+                drawn = 128 * sum(p.data for p in tr.phases)  # real images per step
+                rows.append((f"{model} step (DCGAN nets 28x28, batch 128, {len(tr.phases)} phases)",
+                             timed(tr.train_step, drawn, args.seconds, warmup=3)))
     width = max(len(r[0]) for r in rows)
-    for name, ips in rows:
-        print(f"{name:<{width}}  {ips:>10,.0f} images/s")
+    for name, ips, *more in rows:
+        print(f"{name:<{width}}  {ips:>10,.0f} images/s", *more)
 
 
 if __name__ == "__main__":

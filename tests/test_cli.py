@@ -151,3 +151,20 @@ def test_resume_of_a_folder_that_is_not_a_run(tmp_path, capsys):
 def test_cuda_without_a_gpu_is_a_clear_error(tmp_path, capsys):
     code, _, err = run(capsys, *_train_args(tmp_path, "--device", "cuda"))
     assert code == 2 and "no CUDA GPU" in err
+
+
+def _subcommands() -> list[list[str]]:
+    from genlab.reproduce import REPRODUCTIONS, load_all
+
+    load_all()
+    from genlab.cli import COMMANDS
+
+    return [[c] for c in COMMANDS] + [["reproduce", r] for r in REPRODUCTIONS.names()]
+
+
+@pytest.mark.parametrize("argv", _subcommands(), ids=" ".join)
+def test_every_command_prints_its_help(capsys, argv):
+    with pytest.raises(SystemExit) as e:
+        main([*argv, "--help"])
+    out, _ = capsys.readouterr()
+    assert e.value.code == 0 and "usage: genlab" in out

@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     rsub = rp.add_subparsers(dest="table", metavar="TABLE")
     rsub.required = True
     for name, rep in REPRODUCTIONS.items():
-        rep.add_arguments(rsub.add_parser(name, help=rep.description, description=rep.description))
+        text = rep.description.replace("%", "%%")  # argparse formats help strings with %
+        rep.add_arguments(rsub.add_parser(name, help=text, description=text))
 
     sub.add_parser("models", help="list the registered models")
     ds = sub.add_parser("datasets", help="list the registered datasets and whether their files are here")
