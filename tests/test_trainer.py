@@ -152,3 +152,11 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
     step = load_state(latest_checkpoint(out / "checkpoints"))["step"]
     assert step == status["step"] > 0
     assert api.resume(out, steps=step + 3, progress=False)[1:] == (step, step + 3)
+
+
+def test_linear_learning_rate_decay_reaches_zero_at_the_end():
+    from genlab.trainer import lr_factor
+
+    assert [lr_factor("linear", s, 10) for s in (0, 5, 9)] == pytest.approx([1.0, 0.5, 0.1])
+    with pytest.raises(ValueError, match="nope"):
+        lr_factor("nope", 0, 10)

@@ -65,7 +65,8 @@ def _reference_points(data: TensorData) -> Optional[np.ndarray]:
     return data.x[:2500].cpu().numpy()
 
 
-def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, progress: Optional[bool] = None) -> RunDir:
+def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, progress: Optional[bool] = None,
+          pictures: bool = True) -> RunDir:
     """Train `model` with configs from `make_configs`, writing a new run directory `out`."""
     tcfg: TrainConfig = cfgs["train"]
     RunDir.check_new(out, overwrite)
@@ -90,7 +91,8 @@ def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, prog
         "data_info": dataclasses.asdict(data.info),
     })
     trainer.fit(progress=progress)
-    _pictures(run)
+    if pictures:
+        _pictures(run)
     return run
 
 

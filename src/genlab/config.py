@@ -31,7 +31,8 @@ class TrainConfig:
     sample_every: int = 1  # epochs between fixed-noise sample grids (0: only at the end)
     grid_size: int = 64  # images in a sample grid
     keep_checkpoints: int = 2
-    lr_schedule: Literal["constant", "iwae"] = "constant"  # iwae: Burda et al.'s 8 stages, stretched to the length
+    # iwae: Burda et al.'s 8 stages, stretched to the length; linear: decay to 0 over the run (lets a GAN settle)
+    lr_schedule: Literal["constant", "iwae", "linear"] = "constant"
 
     def __post_init__(self):
         check(self.epochs >= 0, "epochs", "must be >= 0")

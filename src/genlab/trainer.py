@@ -61,9 +61,12 @@ def lr_factor(schedule: str, step: int, total: int) -> float:
     """The learning-rate multiplier at `step` of `total`: a pure function of the step, so resume is exact.
 
     iwae: Burda et al.'s 8 stages, stage i (0-based) lasting 3^i / 3280 of training at 10^(-i/7); with 3280
-    epochs this is the paper's schedule exactly, with fewer it is the same shape compressed."""
+    epochs this is the paper's schedule exactly, with fewer it is the same shape compressed.
+    linear: 1 - step / total, a linear decay to zero over the run."""
     if schedule == "constant":
         return 1.0
+    if schedule == "linear":
+        return 1.0 - step / max(1, total)
     if schedule == "iwae":
         done, end = step / max(1, total), 0
         for i, n in enumerate(IWAE_STAGES):
