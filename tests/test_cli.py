@@ -13,8 +13,11 @@ import genlab.models  # noqa: F401  (registers the models the tests run over)
 from genlab.registry import MODELS
 
 # small networks so that each end-to-end run takes a second or two
-SMALL = {"vae": ["latent_dim=2", "hidden=16"], "gan": ["hidden=16,16", "noise_dim=4"]}
+SMALL = {"vae": ["latent_dim=2", "hidden=16"], "gan": ["hidden=16,16", "noise_dim=4"],
+         **{m: ["latent_dim=2", "hidden=16,16"] for m in ("vaegan", "aae", "bigan", "alphagan")},
+         "cyclegan": ["hidden=16,16", "width=8", "blocks=1"]}
 DATA = {"points": ("ring8", ["subset=512"], (2,)), "image": ("digits", [], (1, 8, 8))}
+TWO_DOMAINS = {"points": ("ring8-grid25", ["subset=512"], (2,)), "image": ("digits-inverted", [], (1, 8, 8))}
 
 
 def run(capsys, *argv):
@@ -26,7 +29,7 @@ def run(capsys, *argv):
 @pytest.mark.parametrize("kind", sorted(DATA))
 @pytest.mark.parametrize("model", MODELS.names())
 def test_train_resume_sample_end_to_end(tmp_path, capsys, model, kind):
-    dataset, extra, shape = DATA[kind]
+    dataset, extra, shape = (TWO_DOMAINS if MODELS.get(model).domains == 2 else DATA)[kind]
     out = tmp_path / "run"
     code, stdout, err = run(capsys, "train", model, "--dataset", dataset, "--out", out, "--steps", 12,
                             "--seed", 3, "log_every=4", "batch_size=32", *extra, *SMALL.get(model, []))

@@ -2,8 +2,9 @@
 
 Each model name in ``genlab.registry.MODELS`` is crossed with 2-D points, 8x8 grey images (the MLP path)
 and 28x28 grey images (the conv path, chosen by ``net='auto'``). The data are small random tensors built
-directly as ``TensorData``: no files, no downloads. A model added to the registry is picked up here with
-no change to this file; its default config is used, shrunk where it has the usual size fields.
+directly as ``TensorData``: no files, no downloads; translation models (``domains = 2``) get a second random
+domain. A model added to the registry is picked up here with no change to this file; its default config is
+used, shrunk where it has the usual size fields.
 """
 
 from __future__ import annotations
@@ -41,17 +42,19 @@ def test_registry_is_not_empty():
 # data cases and model construction
 
 
-def make_data(case: str, preferred_range: str, seed: int = 0) -> TensorData:
+def make_data(case: str, preferred_range: str, seed: int = 0, domains: int = 1) -> TensorData:
+    """Random data of the case's kind; with domains=2 (translation models) a second domain x_b too."""
     g = torch.Generator().manual_seed(seed)
     y = torch.arange(N_EXAMPLES) % NUM_CLASSES  # labels, for the conditional models
     if case == "points":
-        x = torch.randn(N_EXAMPLES, 2, generator=g) * 2
-        info = DataInfo("toy-points", "points", (2,), NUM_CLASSES, "01", False)  # points get range '01'
+        shape, draw = (2,), lambda: torch.randn(N_EXAMPLES, 2, generator=g) * 2
+        info = DataInfo("toy-points", "points", shape, NUM_CLASSES, "01", False, domains)  # points get range '01'
     else:
         side = {"img8": 8, "img28": 28}[case]
-        x = torch.rand(N_EXAMPLES, 1, side, side, generator=g)  # images live in [0, 1] in TensorData
-        info = DataInfo(f"toy-{case}", "image", (1, side, side), NUM_CLASSES, preferred_range, False)
-    return TensorData(x, y, info)
+        shape, draw = (1, side, side), lambda: torch.rand(N_EXAMPLES, 1, side, side, generator=g)  # in [0, 1]
+        info = DataInfo(f"toy-{case}", "image", shape, NUM_CLASSES, preferred_range, False, domains)
+    x = draw()
+    return TensorData(x, y, info, x_b=draw() if domains == 2 else None)
 
 
 def small_config(cls: type[GenerativeModel]):
@@ -69,7 +72,7 @@ def small_config(cls: type[GenerativeModel]):
 
 def build(name: str, case: str, seed: int = 0) -> tuple[GenerativeModel, TensorData]:
     cls = MODELS.get(name)
-    data = make_data(case, cls.preferred_range)
+    data = make_data(case, cls.preferred_range, domains=cls.domains)
     torch.manual_seed(seed)
     return cls(small_config(cls), data.info), data
 

@@ -8,6 +8,10 @@ encoder (``posterior_mean`` and ``reconstruct``, the VAE family) also get:
                           a t-SNE map of it for larger ones
     manifold.png          2-D latents: the decoder's mean over a grid of z at the prior's quantiles
                           (Kingma & Welling 2013, figure 4)
+
+Translation models (``translation_rows``, CycleGAN) on images get:
+
+    translations.png      test images of each domain above their translations and cycle reconstructions
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ def make_pictures(path: str | Path, device: str = "cpu") -> list[Path]:
     from .api import load_trained
 
     run, cfg, model = load_trained(path, device)
-    if not (hasattr(model, "posterior_mean") and hasattr(model, "reconstruct")):
+    encodes = hasattr(model, "posterior_mean") and hasattr(model, "reconstruct")
+    translates = hasattr(model, "translation_rows") and model.info.kind == "image"
+    if not (encodes or translates):
         return []
     data, split = _eval_data(cfg, model, device)
     out = run.samples
@@ -37,6 +43,10 @@ def make_pictures(path: str | Path, device: str = "cpu") -> list[Path]:
     gen = torch.Generator(device=model.device).manual_seed(0)
     idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:N_SCATTER].to(data.x.device)
     batch = data.batch(idx, gen)
+    if translates:
+        written.append(_translations(model, batch.x[:8], batch.x_b[:8], out / "translations.png"))
+    if not encodes:
+        return written
     x, y = batch.x, batch.y
     cond_y = y if model.conditional else None
     info = model.info
@@ -75,6 +85,12 @@ def _reconstructions(model, x: torch.Tensor, y: Optional[torch.Tensor], path: Pa
     for i in range(0, len(x), 8):  # a row of inputs, then the row of their reconstructions
         rows += [_to_images(model, x[i:i + 8]), _to_images(model, rec[i:i + 8])]
     return save_image_grid(np.concatenate(rows), path, nrow=8)
+
+
+@torch.no_grad()
+def _translations(model, a: torch.Tensor, b: torch.Tensor, path: Path) -> Path:
+    rows = model.translation_rows(a, b)  # one row each, e.g. a, G(a), F(G(a)), b, F(b), G(F(b))
+    return save_image_grid(np.concatenate([_to_images(model, r) for r in rows]), path, nrow=len(a))
 
 
 @torch.no_grad()

@@ -28,12 +28,15 @@ class ArrayData:
 
     x: images as uint8 (N, C, H, W) in 0..255 or float32 (N, C, H, W) in [0, 1]; points as float32 (N, D).
     y: int64 (N,) class labels, or None.
+    x_b: a second domain for translation models (``data/pairs.py``): N examples of the same shape and format
+        as x, unpaired with them (independently shuffled); None for ordinary datasets.
     """
 
     x: np.ndarray
     y: Optional[np.ndarray]
     kind: Kind
     classes: Optional[list[str]] = None
+    x_b: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -68,6 +71,7 @@ class DataInfo:
     num_classes: int  # 0 when unlabelled
     range: Range  # value range the model sees for images
     binarized: bool
+    domains: int = 1  # 2 for translation datasets, whose batches carry a second, unpaired domain x_b
 
     def to_data_space(self, x: torch.Tensor) -> torch.Tensor:
         """Model-space tensors -> data space: images in [0, 1], points unchanged."""
@@ -87,6 +91,7 @@ class DataInfo:
 class Batch:
     x: torch.Tensor  # (B, C, H, W) or (B, D), in model space
     y: Optional[torch.Tensor]  # (B,) int64 or None
+    x_b: Optional[torch.Tensor] = None  # the second domain of a translation dataset, shaped like x; else None
 
 
 @dataclass
@@ -96,16 +101,22 @@ class TensorData:
     info: DataInfo
     dynamic_binarize: bool = False
     classes: Optional[list[str]] = None
+    x_b: Optional[torch.Tensor] = None  # the second domain (info.domains == 2), float32 like x
 
     def __len__(self) -> int:
         return self.x.shape[0]
 
     def batch(self, idx: torch.Tensor, generator: Optional[torch.Generator] = None) -> Batch:
-        x = self.x.index_select(0, idx)
+        x = self._present(self.x.index_select(0, idx), generator)
+        y = None if self.y is None else self.y.index_select(0, idx)
+        x_b = None if self.x_b is None else self._present(self.x_b.index_select(0, idx), generator)
+        return Batch(x, y, x_b)
+
+    def _present(self, x: torch.Tensor, generator: Optional[torch.Generator]) -> torch.Tensor:
+        """Stored images -> model space, binarized dynamically where configured."""
         if self.dynamic_binarize:
             x = torch.bernoulli(x, generator=generator)
-        y = None if self.y is None else self.y.index_select(0, idx)
-        return Batch(self.info.to_model_space(x), y)
+        return self.info.to_model_space(x)
 
 
 class BatchStream:
@@ -163,21 +174,23 @@ def load_data(cfg: DataConfig, preferred_range: Range = "01", device: str | torc
     spec: DatasetSpec = DATASETS.get(cfg.dataset)
     split = split or cfg.split
     arrays = spec.load(cfg, split)
-    x = arrays.x
-    if x.dtype == np.uint8:
-        x = x.astype(np.float32) / 255.0
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    x = _as_float(arrays.x)
+    x_b = None if arrays.x_b is None else _as_float(arrays.x_b)
     y = None if arrays.y is None else np.ascontiguousarray(arrays.y, dtype=np.int64)
     if len(x) == 0:
         raise DataError(f"dataset {cfg.dataset!r} ({split}) has no examples")
     if y is not None and len(y) != len(x):
         raise DataError(f"dataset {cfg.dataset!r}: {len(x)} inputs but {len(y)} labels")
+    if x_b is not None and x_b.shape != x.shape:
+        raise DataError(f"dataset {cfg.dataset!r}: its two domains differ in shape, {x.shape} and {x_b.shape}")
     if arrays.kind == "image":
         if x.ndim != 4:
             raise DataError(f"dataset {cfg.dataset!r}: images must be (N, C, H, W), got shape {x.shape}")
         if cfg.binarize == "static":
             # one fixed Bernoulli draw per image of the whole split, the same in every run and every subset
             x = (np.random.default_rng(0).random(x.shape, dtype=np.float32) < x).astype(np.float32)
+            if x_b is not None:
+                x_b = (np.random.default_rng(1).random(x_b.shape, dtype=np.float32) < x_b).astype(np.float32)
         rng = preferred_range if cfg.range == "auto" else cfg.range
     else:
         if cfg.binarize != "none":
@@ -191,6 +204,7 @@ def load_data(cfg: DataConfig, preferred_range: Range = "01", device: str | torc
         order = np.random.default_rng(seed).permutation(len(x))[: cfg.subset]
         x = x[order]
         y = None if y is None else y[order]
+        x_b = None if x_b is None else x_b[order]
     num_classes = 0
     if y is not None:
         num_classes = len(arrays.classes) if arrays.classes else int(y.max()) + 1
@@ -201,7 +215,16 @@ def load_data(cfg: DataConfig, preferred_range: Range = "01", device: str | torc
         num_classes=num_classes,
         range=rng,
         binarized=cfg.binarize != "none",
+        domains=1 if x_b is None else 2,
     )
     tx = torch.from_numpy(x).to(device)
     ty = None if y is None else torch.from_numpy(y).to(device)
-    return TensorData(tx, ty, info, dynamic_binarize=cfg.binarize == "dynamic", classes=arrays.classes)
+    tb = None if x_b is None else torch.from_numpy(x_b).to(device)
+    return TensorData(tx, ty, info, dynamic_binarize=cfg.binarize == "dynamic", classes=arrays.classes, x_b=tb)
+
+
+def _as_float(x: np.ndarray) -> np.ndarray:
+    """uint8 images in 0..255 -> float32 in [0, 1]; anything else -> contiguous float32."""
+    if x.dtype == np.uint8:
+        x = x.astype(np.float32) / 255.0
+    return np.ascontiguousarray(x, dtype=np.float32)

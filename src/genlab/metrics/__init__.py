@@ -3,3 +3,4 @@
 from . import likelihood  # noqa: F401
 from . import critic, sample_quality, ssim  # noqa: F401
 from . import modes  # noqa: F401
+from . import reconstruction  # noqa: F401

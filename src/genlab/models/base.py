@@ -13,6 +13,8 @@ optimizers, the loop, devices, logging, checkpoints and the NaN guard.
 - ``sample(n, generator, y)``: n draws from the model in model space (the trainer maps them to data space).
   Conditional models (``conditional = True``) take class labels ``y`` (n,), and draw them uniformly with
   ``generator`` when ``y`` is None; other models ignore ``y``.
+- Translation models (``domains = 2``, e.g. CycleGAN) train on two-domain datasets (``data/pairs.py``):
+  each batch carries the second, unpaired domain in ``batch.x_b``.
 - ``progress``: before every step the trainer sets ``model.progress = (step, total_steps)``, for schedules
   such as KL annealing (a pure function of the step, so resume stays exact).
 
@@ -66,6 +68,7 @@ class GenerativeModel(nn.Module):
     # named protocols a user picks with --preset NAME: {"model": {...}, "train": {...}, "data": {...}}
     named_presets: ClassVar[dict[str, dict]] = {}
     conditional: ClassVar[bool] = False  # takes class labels in loss (batch.y) and in sample (y)
+    domains: ClassVar[int] = 1  # 2: a translation model, trained on two-domain data (batch.x_b)
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__()
@@ -77,6 +80,13 @@ class GenerativeModel(nn.Module):
 
             raise ConfigError(f"{type(self).__name__} is conditioned on class labels, but dataset "
                               f"{info.name!r} has none; use a labelled dataset")
+        if self.domains != info.domains:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"{type(self).__name__} translates between two domains, but dataset {info.name!r} "
+                              f"has one; use a two-domain dataset such as digits-inverted (see genlab datasets)"
+                              if self.domains == 2 else
+                              f"{type(self).__name__} models one domain; dataset {info.name!r} holds two")
 
     def players(self) -> dict[str, Player]:
         raise NotImplementedError

@@ -1,9 +1,11 @@
 """Networks shared by the models: MLPs and DCGAN-style convolutional encoders and decoders."""
 
 from .conv import ConvDecoder, ConvEncoder, conv_plan
+from .critics import CriticOutput, FeatureCritic, JointCritic
 from .mlp import MLP
 
-__all__ = ["MLP", "ConvEncoder", "ConvDecoder", "conv_plan", "make_encoder", "make_decoder", "resolve_net"]
+__all__ = ["MLP", "ConvEncoder", "ConvDecoder", "conv_plan", "make_encoder", "make_decoder", "resolve_net",
+           "CriticOutput", "FeatureCritic", "JointCritic"]
 
 
 def resolve_net(net: str, shape: tuple[int, ...]) -> str:

@@ -1,0 +1,79 @@
+"""BiGAN / ALI: bidirectional GANs (Donahue, Krähenbühl & Darrell 2016, "Adversarial Feature Learning";
+Dumoulin et al. 2016, "Adversarially Learned Inference").
+
+An encoder E: x -> z and a generator G: z -> x are trained together against one discriminator on *joint*
+pairs, which tells the encoder's joint q(x, z) = p_data(x) q(z|x) from the generator's p(x, z) = p(z) p(x|z)
+(BiGAN equation 3, ALI equation 1):
+
+    min_{G,E} max_D  V(D, E, G) = E_{x ~ p_data}[log D(x, E(x))] + E_{z ~ p(z)}[log(1 - D(G(z), z))]
+
+At the optimum the two joints are equal, so E inverts G. For each training step (ALI's Algorithm 1):
+
+    for k steps:  sample x, z;  ascend  log D(x, E(x)) + log(1 - D(G(z), z))          (update D)
+    sample x, z;  descend  -log D(G(z), z) - log(1 - D(x, E(x)))                      (update E and G)
+
+The E-and-G step is the non-saturating form with the labels swapped, as in both papers' code. E and G are
+one player with one optimizer (as in ALI). ``posterior=deterministic`` is BiGAN's E(x); ``gaussian`` is
+ALI's q(z|x) = N(mu(x), diag sigma^2(x)), sampled by reparameterization. D (``nets.JointCritic``) reads
+x through DCGAN convolutions (or flattened, for an MLP), joins z and ends in an MLP.
+``reconstruct(x)`` = G(E(x)) with the mean code; ``sample``: G(z), z ~ N(0, I).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from ..config import check
+from ..data.base import Batch
+from ..losses import gan_discriminator_loss
+from ..nets import JointCritic
+from ..registry import MODELS
+from .base import Phase, Player
+from .hybrid import AutoencodingGAN, HybridConfig
+
+
+@dataclass
+class BiGANConfig(HybridConfig):
+    posterior: Literal["deterministic", "gaussian"] = "deterministic"  # BiGAN's E(x) or ALI's q(z|x)
+    d_steps: int = 1  # discriminator updates per encoder-and-generator update
+
+    def __post_init__(self):
+        super().__post_init__()
+        check(self.d_steps >= 1, "d_steps", "must be >= 1")
+
+
+@MODELS.register("bigan")
+class BiGAN(AutoencodingGAN):
+    Config = BiGANConfig
+    description = "BiGAN / ALI (Donahue et al. 2016, Dumoulin et al. 2016): D on pairs (x, E(x)) vs (G(z), z)"
+    presets = {"points": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}}
+
+    def stochastic(self) -> bool:
+        return self.cfg.posterior == "gaussian"
+
+    def build_critics(self, net: str, batchnorm: bool) -> None:
+        c = self.cfg
+        self.discriminator = JointCritic(net, self.info.shape, c.latent_dim, c.hidden, c.width, batchnorm)
+
+    def players(self) -> dict[str, Player]:
+        return {"disc": Player([self.discriminator], self.adam(self.cfg.lr_d)),
+                "gen": Player([self.encoder, self.decoder], self.adam(self.cfg.lr_g))}
+
+    def phases(self) -> list[Phase]:
+        return [Phase("disc")] * self.cfg.d_steps + [Phase("gen", data=False)]
+
+    def D(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.discriminator(x, z)  # (B,) logits: the pair came from the encoder
+
+    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
+        x = batch.x
+        z = self.prior(x.shape[0])
+        enc = self.D(x, self.code(x))  # (x, E(x))
+        gen = self.D(self.decoder(z), z)  # (G(z), z)
+        if player == "disc":
+            return {"loss": gan_discriminator_loss(enc, gen), "d_enc": torch.sigmoid(enc).mean().detach(),
+                    "d_gen": torch.sigmoid(gen).mean().detach()}
+        return {"loss": gan_discriminator_loss(gen, enc)}  # the labels swapped
