@@ -250,3 +250,29 @@ def test_samples_over_epochs_shows_the_first_middle_and_last_epoch(tmp_path):
     out = samples_over_epochs(tmp_path, tmp_path / "over-epochs.png")
     with Image.open(out) as im:
         assert im.width > 2 * im.height  # three panels side by side
+
+
+def test_pacgan_packs_m_samples_into_one_discriminator_input():
+    from genlab.api import make_configs
+
+    info = DataInfo("ring8", "points", (2,), 8, "01", False)
+    torch.manual_seed(0)
+    model = GAN(GANConfig(hidden=(16,), noise_dim=4, pack=4), info)
+    assert model.discriminator.net[0].in_features == 8  # 4 points of 2 coordinates
+    x = torch.randn(12, 2)
+    assert model.D(x).shape == (3,)
+    # a group's logit depends on every one of its samples, and on no other group's
+    y = x.clone()
+    y[5] += 1.0
+    changed = model.D(x) != model.D(y)
+    assert changed.tolist() == [False, True, False]
+    out = model.loss("disc", Batch(x, None))
+    assert torch.isfinite(out["loss"])
+    with pytest.raises(ConfigError, match="multiple"):
+        model.D(torch.randn(10, 2))
+    with pytest.raises(ConfigError, match="pack"):
+        make_configs("gan", "ring8", {"pack": "0"})
+    from genlab.models.wgan_gp import WGANGP, WGANGPConfig
+
+    with pytest.raises(ConfigError, match="per input sample"):
+        WGANGP(WGANGPConfig(pack=2), info)

@@ -40,6 +40,7 @@ class AdversarialConfig:
 
     noise_dim: int = 64
     d_steps: int = 1  # discriminator (critic) updates per generator update (k in Algorithm 1, n_critic in WGAN)
+    pack: int = 1  # PacGAN (Lin et al. 2018): D judges `pack` samples at once, all real or all generated
     net: Literal["auto", "mlp", "conv"] = "auto"  # auto: DCGAN conv for images >= 16 px, else mlp
     hidden: tuple[int, ...] = (256, 256)  # MLP hidden sizes of G and D
     width: int = 64  # conv channels of D's first layer (G mirrors D)
@@ -54,6 +55,7 @@ class AdversarialConfig:
     def __post_init__(self):
         check(self.noise_dim >= 1, "noise_dim", "must be >= 1")
         check(self.d_steps >= 1, "d_steps", "must be >= 1")
+        check(self.pack >= 1, "pack", "must be >= 1")
         check(all(h >= 1 for h in self.hidden), "hidden", "sizes must be >= 1")
         check(self.width >= 1, "width", "must be >= 1")
         check(self.lr_g > 0, "lr_g", "must be > 0")
@@ -113,6 +115,10 @@ class GAN(GenerativeModel):
         c, info = self.cfg, self.info
         bn = c.batchnorm and net == "conv"
         d_shape = info.shape
+        if c.pack > 1:  # packed samples side by side: channels of a conv D, inputs of an MLP D
+            if d_extra:
+                raise ConfigError(f"pack > 1 is not available for {type(self).__name__}: use pack=1")
+            d_shape = (c.pack * info.shape[0], *info.shape[1:]) if net == "conv" else (c.pack * math.prod(info.shape),)
         if d_extra:
             d_shape = (info.shape[0] + d_extra, *info.shape[1:]) if net == "conv" else (math.prod(info.shape) + d_extra,)
         g = make_decoder(net, c.noise_dim + g_extra, info.shape, c.hidden, c.width, act="relu",
@@ -133,8 +139,17 @@ class GAN(GenerativeModel):
     def phases(self) -> list[Phase]:
         return [Phase("disc")] * self.cfg.d_steps + [Phase("gen", data=False)]
 
+    def packed(self, x: torch.Tensor) -> torch.Tensor:
+        """D's input: with pack = m, consecutive groups of m samples side by side: (B / m, m * C, ...)."""
+        m = self.cfg.pack
+        if m == 1:
+            return x
+        if x.shape[0] % m:
+            raise ConfigError(f"pack={m} needs a batch size that is a multiple of it, got {x.shape[0]}")
+        return x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
+
     def D(self, x: torch.Tensor) -> torch.Tensor:
-        return self.discriminator(x).squeeze(-1)  # (B,) logits
+        return self.discriminator(self.packed(x)).squeeze(-1)  # (B,) logits, (B / pack,) when packed
 
     def fake(self, n: int) -> torch.Tensor:
         return self.generator(self.randn(n, self.cfg.noise_dim))

@@ -53,7 +53,7 @@ class UnrolledGAN(GAN):
         buffers = {n: b.clone() for n, b in self.discriminator.named_buffers()}
 
         def D(x: torch.Tensor, weights: dict) -> torch.Tensor:
-            return functional_call(self.discriminator, (weights, buffers), (x,)).squeeze(-1)
+            return functional_call(self.discriminator, (weights, buffers), (self.packed(x),)).squeeze(-1)
 
         for _ in range(self.cfg.unroll_steps):
             d_loss = gan_discriminator_loss(D(batch.x, params), D(fake, params))

@@ -21,6 +21,7 @@ import torch
 
 from ..config import check
 from ..data.base import Batch
+from ..errors import ConfigError
 from ..registry import MODELS
 from .gan import GAN, AdversarialConfig
 from .wgan import critic_gap
@@ -60,6 +61,11 @@ class WGANGP(GAN):
     presets = {}
     discriminator_batchnorm = False
     discriminator_bias = False  # cancels in the loss
+
+    def __init__(self, cfg, info):
+        if cfg.pack > 1:  # the penalty is on the norm of each of D's inputs, which packing would change
+            raise ConfigError("wgan-gp takes pack=1: its gradient penalty is per input sample")
+        super().__init__(cfg, info)
 
     def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
         fake = self.fake(batch.x.shape[0])
