@@ -26,5 +26,22 @@ REPRODUCTIONS: Registry = Registry("reproduction")
 
 def load_all() -> None:
     """Import the built-in reproductions (registration)."""
-    from . import iwae_table  # noqa: F401
+    from . import iwae_table, vae_vs_gan  # noqa: F401
     from . import mode_collapse  # noqa: F401
+
+
+def write_table(md_path, csv_path, md: str, rows: list[dict], fields: list[str] | None = None) -> None:
+    """A reproduction's table as markdown and CSV, each written atomically (a crash leaves the old file).
+    CSV columns: `fields`, or the first row's keys; floats rounded to 4 places."""
+    import csv
+
+    from ..rundir import atomic_path
+
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(md)
+    with atomic_path(csv_path) as tmp:
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields or list(rows[0]))
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()})

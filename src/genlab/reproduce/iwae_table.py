@@ -11,14 +11,13 @@ the same settings re-used).
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from . import REPRODUCTIONS, Reproduction
+from . import REPRODUCTIONS, Reproduction, write_table
 
 # Burda et al. 2015, Table 1 (dynamically binarized MNIST, K = 5000 evaluation): (layers, k) -> (VAE, IWAE)
 PUBLISHED = {(1, 1): (86.76, 86.76), (1, 5): (86.47, 85.54), (1, 50): (86.35, 84.78),
@@ -124,11 +123,7 @@ def run(args: argparse.Namespace) -> int:
               flush=True)
         results[(model, n, k)] = ev
     md, rows = table(results, layers, args, proto, epochs, eval_k, eval_n, time.time() - t0)
-    (out / "table.md").write_text(md)
-    with open(out / "table.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_table(out / "table.md", out / "table.csv", md, rows)
     print(md)
     print(f"wrote {out / 'table.md'} and {out / 'table.csv'}")
     return 0

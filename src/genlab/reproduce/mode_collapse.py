@@ -11,7 +11,6 @@ are computed from the measured numbers, never written in advance.
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import math
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, NonFiniteLossError
-from . import REPRODUCTIONS, Reproduction
+from . import REPRODUCTIONS, Reproduction, write_table
 
 DATASETS = ("ring8", "grid25")
 
@@ -48,6 +47,10 @@ ENTRIES: dict[str, Entry] = {
     "wgan": Entry("wgan", cost=0.5, note="weight clipping 0.01, RMSProp 5e-5, n_critic 5"),
     "wgan-gp": Entry("wgan-gp", cost=0.5, note="gradient penalty 10, Adam 1e-4 (0, 0.9), n_critic 5"),
     "unrolled": Entry("unrolled", cost=0.25, note="5 unrolled SGD steps of D"),
+    # the hybrids (GitHub issue 6): GANs with an encoder
+    "aae": Entry("aae", note="adversarial autoencoder: the GAN acts on the codes, the decoder learns by reconstruction"),
+    "bigan": Entry("bigan", note="BiGAN / ALI: D on joint pairs (x, z)"),
+    "alphagan": Entry("alphagan", note="alpha-GAN: L1 reconstruction + data and code discriminators"),
 }
 
 
@@ -78,6 +81,7 @@ PUBLISHED = {
 }
 TARGET = {"ring8": (7.8, 90.0), "grid25": (24.5, 90.0)}  # the issue's bar: (modes, % HQ) for the best model
 STATS = ("modes", "hq_percent", "reverse_kl")
+CSV_FIELDS = ["source", "model", "dataset", "seeds", "diverged", "steps"] + [f"{s}_{k}" for s in STATS for k in ("mean", "se")]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -144,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
                             overrides = {"hidden": preset.hidden, **entry.overrides, "steps": str(n_steps),
                                          "epochs": "0", "seed": str(seed), "device": args.device, "sample_every": "0",
                                          "log_every": "250"}
-                            train(entry.model, path, make_configs(entry.model, dataset, overrides), progress=False)
+                            train(entry.model, path, make_configs(entry.model, dataset, overrides), progress=False,
+                                  pictures=False)  # its pictures are the samples-*.png below
                             what = "trained"
                     except NonFiniteLossError as e:  # a diverged run is a result too: counted, not averaged
                         print(f"[{name} {dataset} seed {seed}] diverged: {e}", flush=True)
@@ -158,8 +163,7 @@ def run(args: argparse.Namespace) -> int:
     minutes = (time.time() - t0) / 60
     rows = summarize(results, entries, datasets, steps, seeds)
     md = table(rows, entries, datasets, args, preset, seeds, steps, minutes)
-    (out / "mode_collapse.md").write_text(md)
-    write_csv(out / "mode_collapse.csv", rows)
+    write_table(out / "mode_collapse.md", out / "mode_collapse.csv", md, rows, fields=CSV_FIELDS)
     for name in entries:
         plot_samples(out, name, datasets)
     print(md)
@@ -191,18 +195,6 @@ def summarize(results: dict, entries: list[str], datasets: list[str], steps: int
                 rows.append({"source": "published", "model": name, "dataset": dataset, "modes_mean": m,
                              "hq_percent_mean": h})
     return rows
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    from ..rundir import atomic_path
-
-    fields = ["source", "model", "dataset", "seeds", "diverged", "steps"] + [f"{s}_{k}" for s in STATS for k in ("mean", "se")]
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=fields)
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()})
 
 
 def _cell(row: dict | None, stat: str, digits: int) -> str:
