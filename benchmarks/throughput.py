@@ -50,7 +50,7 @@ def trainer_for(model: str, dataset: str, overrides: dict, batch_size: int, devi
     cls = api.MODELS.get(model)
     data = load_data(cfgs["data"], preferred_range=cls.preferred_range, device=dev)
     net = api.build_model(model, cfgs["model"], data.info, dev)
-    run = RunDir.create(f"{tmp}/{model}")
+    run = RunDir.create(f"{tmp}/{model}-{overrides.get('k', '')}", overwrite=True)
     return Trainer(net, data, cfgs["train"], run)
 
 
