@@ -45,3 +45,24 @@ def write_table(md_path, csv_path, md: str, rows: list[dict], fields: list[str] 
             w.writeheader()
             for r in rows:
                 w.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()})
+
+
+def train_or_reuse(name: str, model: str, dataset: str, path, overrides: dict, what: str = "",
+                   pictures: bool = True) -> None:
+    """Train `model` into the run directory `path`, resume it if it stopped early, or re-use it if it
+    finished: an interrupted reproduction picks up where it stopped. Says which, prefixed with [name]."""
+    from pathlib import Path
+
+    from ..api import make_configs, resume, train
+    from ..rundir import RunDir
+
+    path = Path(path)
+    if (path / "config.json").exists():
+        if RunDir(path).read_status().get("state") == "finished":
+            print(f"[{name}] already trained; re-using it", flush=True)
+            return
+        print(f"[{name}] resuming an unfinished run", flush=True)
+        resume(path)
+        return
+    print(f"[{name}] training {what or model}", flush=True)
+    train(model, path, make_configs(model, dataset, overrides), pictures=pictures)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from . import REPRODUCTIONS, Reproduction, write_table
+from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
 
 # Burda et al. 2015, Table 1 (dynamically binarized MNIST, K = 5000 evaluation): (layers, k) -> (VAE, IWAE)
 PUBLISHED = {(1, 1): (86.76, 86.76), (1, 5): (86.47, 85.54), (1, 50): (86.35, 84.78),
@@ -75,9 +75,7 @@ def run_name(model: str, layers: int, k: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import make_configs, resume, train
     from ..evaluate import evaluate
-    from ..rundir import RunDir
 
     proto = PROTOCOLS[args.preset]
     epochs = args.epochs or proto.epochs
@@ -104,16 +102,8 @@ def run(args: argparse.Namespace) -> int:
         if model == "iwae":
             overrides.pop("kl")
         started = time.time()
-        if (path / "config.json").exists():
-            status = RunDir(path).read_status().get("state")
-            if status != "finished":
-                print(f"[{name}] resuming an unfinished run", flush=True)
-                resume(path)
-            else:
-                print(f"[{name}] already trained; re-using it", flush=True)
-        else:
-            print(f"[{name}] training {model} with {n} stochastic layer(s), K = {k}, {epochs} epochs", flush=True)
-            train(model, path, make_configs(model, args.dataset, overrides))
+        train_or_reuse(name, model, args.dataset, path, overrides,
+                       what=f"{model} with {n} stochastic layer(s), K = {k}, {epochs} epochs")
         trained = time.time() - started
         opts = {"k": eval_k, "n": eval_n or None, "split": "test", "seed": args.seed, "device": _device(args.device)}
         started = time.time()

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from . import REPRODUCTIONS, Reproduction, write_table
+from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
 
 # model -> its settings on top of its own defaults for 28x28 images (DCGAN conv networks everywhere)
 MODELS = {
@@ -98,22 +98,6 @@ def _value(ev: dict, metric: str, key: str):
     return v
 
 
-def _train_or_reuse(name: str, model: str, path: Path, overrides: dict, pictures: bool = True) -> None:
-    from ..api import make_configs, resume, train
-    from ..rundir import RunDir
-
-    if (path / "config.json").exists():
-        if RunDir(path).read_status().get("state") == "finished":
-            print(f"[{name}] already trained; re-using it", flush=True)
-            return
-        print(f"[{name}] resuming an unfinished run", flush=True)
-        resume(path)
-        return
-    print(f"[{name}] training {model}", flush=True)
-    dataset = overrides.pop("dataset")
-    train(model, path, make_configs(model, dataset, overrides), pictures=pictures)
-
-
 def run(args: argparse.Namespace) -> int:
     from ..api import resolve_device
     from ..evaluate import evaluate
@@ -137,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.time()
 
     def common() -> dict:
-        o = {"dataset": args.dataset, "epochs": str(epochs), "batch_size": str(proto.batch_size),
+        o = {"epochs": str(epochs), "batch_size": str(proto.batch_size),
              "seed": str(args.seed), "device": args.device, "sample_every": "1", "log_every": "100"}
         if args.data_dir:
             o["data_dir"] = args.data_dir
@@ -147,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         path = out / name
         started = time.time()
-        _train_or_reuse(name, name, path, {**common(), **MODELS[name]})
+        train_or_reuse(name, name, args.dataset, path, {**common(), **MODELS[name]})
         trained = time.time() - started
         has_encoder = hasattr(REGISTERED.get(name), "reconstruct")
         metrics = METRICS + (ENCODER_METRICS if has_encoder else [])
@@ -160,8 +144,8 @@ def run(args: argparse.Namespace) -> int:
     figures = [samples_figure(out, names)]
     if not args.no_latent:
         for name, (model, overrides) in LATENT_RUNS.items():
-            _train_or_reuse(name, model, out / name, {**common(), **overrides, "sample_every": "0"},
-                            pictures=False)  # their picture is latent.png, below
+            train_or_reuse(name, model, args.dataset, out / name, {**common(), **overrides, "sample_every": "0"},
+                           pictures=False)  # their picture is latent.png, below
         figures.append(latent_figure(out, list(LATENT_RUNS), device))
 
     md, rows = table(results, names, args, proto, epochs, n_eval, critic_steps, time.time() - t0, figures)
