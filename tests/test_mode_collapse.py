@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 from genlab.cli import main
 from genlab.reproduce.mode_collapse import ENTRIES, mean_se
@@ -18,7 +19,7 @@ def test_reproduce_mode_collapse_at_toy_length(tmp_path, capsys):
     out = tmp_path / "mc"
     argv = ["reproduce", "mode-collapse", "--models", "gan,fgan-kl,fgan-reverse-kl", "--steps", "3", "--seeds", "2",
             "--out", str(out)]
-    assert main(argv) == 0
+    assert main(argv + ["--jobs", "2"]) == 0  # runs in two worker processes
     printed = capsys.readouterr().out
     assert printed.count("trained") == 12
     for name in ("gan", "fgan-kl", "fgan-reverse-kl"):
@@ -34,8 +35,21 @@ def test_reproduce_mode_collapse_at_toy_length(tmp_path, capsys):
     assert {r["model"] for r in rows if r["source"] == "published"} >= {"VEEGAN", "PacGAN4"}
     assert all(0 <= float(r["modes_mean"]) <= 25 for r in ours)
     # a second call re-uses every finished run
-    assert main(argv) == 0
+    assert main(argv + ["--jobs", "1"]) == 0
     assert capsys.readouterr().out.count("re-used") == 12
+    # a run trained in this process scores exactly as the same run trained in a worker
+    one = tmp_path / "one"
+    assert main(["reproduce", "mode-collapse", "--models", "gan", "--datasets", "ring8", "--steps", "3", "--seeds", "1",
+                 "--jobs", "1", "--out", str(one)]) == 0
+    def scores(root):
+        ev = json.loads((root / "runs" / "gan-ring8-s0" / "evaluation.json").read_text())["modes"]
+        return {k: v for k, v in ev.items() if k != "settings"}
+
+    assert scores(one) == scores(out)
+    # a run made with other settings (here another length) is refused, not re-used under the wrong label
+    code = main([a if a != "3" else "4" for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2 and "other settings" in err and "steps=3 (now 4)" in err
 
 
 def test_unknown_entries_are_a_clear_error(tmp_path, capsys):

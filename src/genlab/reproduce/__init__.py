@@ -58,6 +58,7 @@ def train_or_reuse(name: str, model: str, dataset: str, path, overrides: dict, w
 
     path = Path(path)
     if (path / "config.json").exists():
+        check_same_settings(path, model, dataset, overrides)
         if RunDir(path).read_status().get("state") == "finished":
             print(f"[{name}] already trained; re-using it", flush=True)
             return
@@ -66,3 +67,33 @@ def train_or_reuse(name: str, model: str, dataset: str, path, overrides: dict, w
         return
     print(f"[{name}] training {what or model}", flush=True)
     train(model, path, make_configs(model, dataset, overrides), pictures=pictures)
+
+
+# settings that do not change what a run learns: a run may be re-used when only these differ
+_INCIDENTAL = {"device", "log_every", "ckpt_every", "sample_every", "grid_size", "keep_checkpoints", "data_dir",
+               "download"}
+
+
+def check_same_settings(path, model: str, dataset: str, overrides: dict) -> None:
+    """Refuse to re-use or resume the run in `path` when it was made with other settings than the ones this
+    reproduction would train it with (another preset, or --steps): its numbers would be mislabelled."""
+    import json
+    from pathlib import Path
+
+    from ..api import make_configs
+    from ..config import to_dict
+    from ..errors import ConfigError
+
+    saved = json.loads((Path(path) / "config.json").read_text())
+    wanted = make_configs(model, dataset, overrides)
+    diffs = [f"model {saved.get('model')} (now {model})"] if saved.get("model") != model else []
+    if saved.get("preset") != wanted["preset"]:
+        diffs.append(f"preset {saved.get('preset')} (now {wanted['preset']})")
+    for section, key in (("train", "train"), ("data", "data"), ("model", "model_config")):
+        old = saved.get(key, {})
+        for name, value in to_dict(wanted[section]).items():
+            if name not in _INCIDENTAL and old.get(name) != value:
+                diffs.append(f"{name}={old.get(name)} (now {value})")
+    if diffs:
+        raise ConfigError(f"{path} holds a run made with other settings: {', '.join(diffs[:6])}. Give --out a new "
+                          f"folder, or delete {path} to train it again")

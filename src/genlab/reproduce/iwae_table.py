@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         trained = time.time() - started
         opts = {"k": eval_k, "n": eval_n or None, "split": "test", "seed": args.seed, "device": _device(args.device)}
         started = time.time()
-        ev = evaluate(path, ["nll", "active-units"], opts)
+        ev = _stored_evaluation(path, opts) or evaluate(path, ["nll", "active-units"], opts)
         print(f"[{name}] NLL {ev['nll']['nll_nats']:.2f} +- {ev['nll']['nll_se']:.2f} nats, "
               f"{ev['active-units']['active_units']} active units (train {trained:.0f} s, eval {time.time() - started:.0f} s)",
               flush=True)
@@ -117,6 +117,24 @@ def run(args: argparse.Namespace) -> int:
     print(md)
     print(f"wrote {out / 'table.md'} and {out / 'table.csv'}")
     return 0
+
+
+def _stored_evaluation(path: Path, opts: dict) -> dict | None:
+    """The run's stored nll and active-units when they were computed with these settings after its last
+    checkpoint (so a re-run of the table does not pay for K = 5000 again); else None."""
+    import json
+
+    file, ckpts = path / "evaluation.json", sorted((path / "checkpoints").glob("*"))
+    if not file.exists() or not ckpts or file.stat().st_mtime < max(c.stat().st_mtime for c in ckpts):
+        return None
+    stored = json.loads(file.read_text())
+    nll, au = stored.get("nll", {}).get("settings", {}), stored.get("active-units", {}).get("settings", {})
+    want_n = opts["n"] or 10000  # MNIST's and Fashion-MNIST's test sets
+    if (nll.get("k"), nll.get("split"), nll.get("seed"), nll.get("n_images")) != (opts["k"], "test", opts["seed"], want_n):
+        return None
+    if (au.get("split"), au.get("seed"), au.get("n_images")) != ("test", opts["seed"], want_n):
+        return None
+    return {"nll": stored["nll"], "active-units": stored["active-units"]}
 
 
 def _device(name: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, NonFiniteLossError
-from . import REPRODUCTIONS, Reproduction, write_table
+from . import REPRODUCTIONS, Reproduction, check_same_settings, write_table
 
 DATASETS = ("ring8", "grid25")
 
@@ -31,6 +32,7 @@ class Entry:
     overrides: dict[str, str] = field(default_factory=dict)
     cost: float = 1.0  # training steps relative to the preset's (for models with costly steps)
     note: str = ""
+    presets: tuple[str, ...] = ("quick", "paper")  # the presets whose default list of entries holds it
 
 
 # one row per entry; the model's config, on top of the preset's network size and length
@@ -42,6 +44,10 @@ ENTRIES: dict[str, Entry] = {
                        note="the GAN with its step size decayed linearly to zero: samples settle on the modes"),
     "pacgan4": Entry("gan", {"pack": "4", "lr_schedule": "linear"},
                      note="PacGAN (Lin et al. 2018): D judges 4 samples at once; step size decayed to zero"),
+    "pacgan2-long": Entry("gan", {"pack": "2", "lr_schedule": "linear", "batch_size": "2048"}, cost=3.0,
+                          note="PacGAN2, batch 2048 (1024 packs of 2), three times the preset's updates, step size "
+                               "decayed linearly to zero: genlab's best (paper preset: 30,000 updates)",
+                          presets=("paper",)),
     "dcgan": Entry("dcgan", note="DCGAN's N(0, 0.02) init and noise 100; on points its networks are MLPs"),
     "cgan": Entry("cgan", note="given the mode index as its label: a reference, not comparable"),
     "fgan-kl": Entry("fgan", {"divergence": "kl", "lr_g": "5e-4", "lr_d": "5e-4"},
@@ -90,14 +96,17 @@ CSV_FIELDS = ["source", "model", "dataset", "seeds", "diverged", "steps"] + [f"{
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=sorted(PRESETS), default="quick", help="length and size (default: quick)")
-    p.add_argument("--models", default=",".join(ENTRIES),
-                   help=f"comma-separated entries (default: all): {', '.join(ENTRIES)}")
+    p.add_argument("--models", help=f"comma-separated entries (default: every entry of the preset; pacgan2-long "
+                                    f"only in paper): {', '.join(ENTRIES)}")
     p.add_argument("--datasets", default=",".join(DATASETS), help="ring8, grid25 or both (default: both)")
     p.add_argument("--seeds", type=int, help="seeds 0..N-1 (default: the preset's)")
     p.add_argument("--steps", type=int, help="generator updates for an entry of cost 1 (default: the preset's)")
     p.add_argument("--out", default="runs/mode-collapse", help="folder for the runs, the table and the pictures")
     p.add_argument("--threads", type=int, default=1,
                    help="CPU threads for PyTorch (default 1: the toy networks run fastest on one)")
+    p.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
+                   help="runs trained at once, each in its own process with --threads threads (default: the CPU "
+                        "cores, at most 4)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
 
 
@@ -110,14 +119,9 @@ def _names(text: str, choices, what: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from ..api import make_configs, resume, train
-    from ..evaluate import evaluate
-    from ..rundir import RunDir
-
     preset = PRESETS[args.preset]
-    entries = _names(args.models, ENTRIES, "model entry")
+    entries = (_names(args.models, ENTRIES, "model entry") if args.models else
+               [n for n, e in ENTRIES.items() if args.preset in e.presets])
     datasets = _names(args.datasets, DATASETS, "dataset")
     seeds = args.seeds or preset.seeds
     steps = args.steps or preset.steps
@@ -125,45 +129,25 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--seeds and --steps must be at least 1")
     if args.threads < 1:
         raise ConfigError("--threads must be at least 1")
-    torch.set_num_threads(args.threads)
+    if args.jobs < 1:
+        raise ConfigError("--jobs must be at least 1")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[tuple[str, str], list[dict]] = {}
-    t0 = time.time()
+    jobs = []
     for name in entries:
-        entry = ENTRIES[name]
-        n_steps = max(1, round(steps * entry.cost))
+        n_steps = max(1, round(steps * ENTRIES[name].cost))
         for dataset in datasets:
             for seed in range(seeds):
-                path = out / "runs" / f"{name}-{dataset}-s{seed}"
-                started = time.time()
-                if (path / "config.json").exists() and RunDir(path).read_status().get("state") == "finished":
-                    what = "re-used"
-                elif (path / "config.json").exists() and RunDir(path).read_status().get("state") == "failed":
-                    print(f"[{name} {dataset} seed {seed}] diverged earlier; left out (delete {path} to retry)")
-                    results.setdefault((name, dataset), [])
-                    continue
-                else:
-                    try:
-                        if (path / "config.json").exists():
-                            resume(path, progress=False)
-                            what = "resumed"
-                        else:
-                            overrides = {"hidden": preset.hidden, **entry.overrides, "steps": str(n_steps),
-                                         "epochs": "0", "seed": str(seed), "device": args.device, "sample_every": "0",
-                                         "log_every": "250"}
-                            train(entry.model, path, make_configs(entry.model, dataset, overrides), progress=False,
-                                  pictures=False)  # its pictures are the samples-*.png below
-                            what = "trained"
-                    except NonFiniteLossError as e:  # a diverged run is a result too: counted, not averaged
-                        print(f"[{name} {dataset} seed {seed}] diverged: {e}", flush=True)
-                        results.setdefault((name, dataset), [])
-                        continue
-                ev = evaluate(path, ["modes"], {"n": 2500, "seed": 0, "device": "cpu"})["modes"]
-                results.setdefault((name, dataset), []).append(ev)
-                print(f"[{name} {dataset} seed {seed}] {what} ({n_steps} steps, {time.time() - started:.0f} s): "
-                      f"{ev['modes']}/{ev['num_modes']} modes, {ev['hq_percent']:.1f}% high quality, "
-                      f"reverse KL {ev['reverse_kl']:.3f}", flush=True)
+                overrides = {"hidden": preset.hidden, **ENTRIES[name].overrides, "steps": str(n_steps), "epochs": "0",
+                             "seed": str(seed), "device": args.device, "sample_every": "0", "log_every": "250"}
+                jobs.append(Job(name, dataset, seed, str(out / "runs" / f"{name}-{dataset}-s{seed}"), overrides,
+                                args.threads))
+    results: dict[tuple[str, str], list[dict]] = {(n, d): [] for n in entries for d in datasets}
+    t0 = time.time()
+    for job, ev, message in _map(run_job, jobs, args.jobs):
+        if ev is not None:
+            results[(job.name, job.dataset)].append(ev)
+        print(f"[{job.name} {job.dataset} seed {job.seed}] {message}", flush=True)
     minutes = (time.time() - t0) / 60
     rows = summarize(results, entries, datasets, steps, seeds)
     md = table(rows, entries, datasets, args, preset, seeds, steps, minutes)
@@ -174,6 +158,62 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {out / 'mode_collapse.md'}, {out / 'mode_collapse.csv'} and {out}/samples-*.png "
           f"({minutes:.1f} min)")
     return 0
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    dataset: str
+    seed: int
+    path: str
+    overrides: dict[str, str]
+    threads: int
+
+
+def run_job(job: Job) -> tuple[Job, dict | None, str]:
+    """Train (or resume, or re-use) one run and score its modes; a diverged run gives None, with the reason."""
+    import torch
+
+    from ..api import make_configs, resume, train
+    from ..evaluate import evaluate
+    from ..rundir import RunDir
+
+    torch.set_num_threads(job.threads)
+    path, started = Path(job.path), time.time()
+    state = RunDir(path).read_status().get("state") if (path / "config.json").exists() else None
+    if state is not None:
+        check_same_settings(path, ENTRIES[job.name].model, job.dataset, job.overrides)
+    if state == "failed":
+        return job, None, f"diverged earlier; left out (delete {path} to retry)"
+    try:
+        if state == "finished":
+            what = "re-used"
+        elif state is not None:
+            resume(path, progress=False)
+            what = "resumed"
+        else:
+            model = ENTRIES[job.name].model
+            train(model, path, make_configs(model, job.dataset, job.overrides), progress=False,
+                  pictures=False)  # its pictures are the samples-*.png of the reproduction
+            what = "trained"
+    except NonFiniteLossError as e:  # a diverged run is a result too: counted, not averaged
+        return job, None, f"diverged: {e}"
+    ev = evaluate(path, ["modes"], {"n": 2500, "seed": 0, "device": "cpu"})["modes"]
+    return job, ev, (f"{what} ({job.overrides['steps']} steps, {time.time() - started:.0f} s): {ev['modes']}/"
+                     f"{ev['num_modes']} modes, {ev['hq_percent']:.1f}% high quality, reverse KL {ev['reverse_kl']:.3f}")
+
+
+def _map(fn, jobs: list, workers: int):
+    """fn over jobs, in this process (workers = 1) or in `workers` fresh processes, yielding as runs finish."""
+    if workers == 1 or len(jobs) <= 1:
+        yield from map(fn, jobs)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
+        for fut in as_completed([pool.submit(fn, j) for j in jobs]):
+            yield fut.result()
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:
@@ -275,12 +315,12 @@ def table(rows: list[dict], entries: list[str], datasets: list[str], args, prese
     out.write("\n## Settings\n\n")
     out.write(f"- preset: {preset.note}; generator updates of a cost-1 entry: {steps}\n")
     out.write("- data: ring8 (8 Gaussians, radius 2, std 0.02) and grid25 (25 Gaussians on {-4..4}^2, std 0.05), "
-              "batch 512; evaluation samples drawn with seed 0\n")
+              "batch 512 unless an entry says otherwise; evaluation samples drawn with seed 0\n")
     for name in entries:
         e = ENTRIES[name]
         over = ", ".join(f"{k}={v}" for k, v in e.overrides.items()) or "the model's defaults and points preset"
         out.write(f"- {name}: `{e.model}` with {over}; {e.note}\n")
-    out.write(f"- wall time: {minutes:.1f} min with {args.threads} thread(s)\n")
+    out.write(f"- wall time: {minutes:.1f} min, {args.jobs} run(s) at a time with {args.threads} thread(s) each\n")
     return out.getvalue()
 
 
