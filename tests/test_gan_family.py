@@ -77,6 +77,17 @@ def test_wgan_gp_critic_has_no_batch_norm_and_its_loss_includes_the_penalty():
     assert out["penalty"] > 0
 
 
+def test_wgan_gp_critic_layer_norm_is_per_sample_and_optional():
+    model = WGANGP(WGANGPConfig(width=8, critic_norm="layer"), image_info(28))  # training mode: BN would mix examples
+    assert any(isinstance(m, nn.GroupNorm) and m.num_groups == 1 for m in model.discriminator.modules())
+    x = torch.rand(5, 1, 28, 28) * 2 - 1
+    with torch.no_grad():  # an example's score does not depend on the rest of its batch (the penalty needs that)
+        torch.testing.assert_close(model.D(x)[:2], model.D(x[:2]))
+        torch.testing.assert_close(model.D(x)[:2], model.D(torch.cat([x[:2], -x[2:]]))[:2])
+    plain = WGANGP(WGANGPConfig(width=8), image_info(28))  # the default: no normalization
+    assert not any(isinstance(m, nn.GroupNorm) for m in plain.discriminator.modules())
+
+
 # ----------------------------------------------------------------------------------------------------
 # WGAN
 

@@ -107,6 +107,9 @@ class GAN(GenerativeModel):
         if cfg.init == "dcgan":
             dcgan_init(self)
 
+    def discriminator_layernorm(self) -> bool:
+        return False
+
     def net_kind(self) -> str:
         return resolve_net(self.cfg.net, self.info.shape)
 
@@ -123,7 +126,8 @@ class GAN(GenerativeModel):
             d_shape = (info.shape[0] + d_extra, *info.shape[1:]) if net == "conv" else (math.prod(info.shape) + d_extra,)
         g = make_decoder(net, c.noise_dim + g_extra, info.shape, c.hidden, c.width, act="relu",
                          out_act=output_activation(info), batchnorm=bn)
-        d = make_encoder(net, d_shape, 1, c.hidden, c.width, act="lrelu", batchnorm=bn and self.discriminator_batchnorm)
+        d = make_encoder(net, d_shape, 1, c.hidden, c.width, act="lrelu", batchnorm=bn and self.discriminator_batchnorm,
+                         layernorm=self.discriminator_layernorm())
         if not self.discriminator_bias:
             out = [m for m in d.modules() if isinstance(m, nn.Linear)][-1]  # the output layer
             out.register_parameter("bias", None)

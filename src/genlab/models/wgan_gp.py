@@ -7,15 +7,16 @@
             L = D(x~) - D(x) + lambda (||grad_x^ D(x^)||_2 - 1)^2;   descend L in w with Adam(alpha, beta1, beta2)
         sample z;  descend -D(G(z)) in theta with Adam(alpha, beta1, beta2)
 
-The penalty is a per-sample quantity, so the critic has no batch norm (section 4 of the paper), and no
-output bias (it cancels in the loss). Paper
-defaults: lambda = 10, n_critic = 5, alpha = 1e-4, beta1 = 0, beta2 = 0.9.
+The penalty is a per-sample quantity, so the critic has no batch norm (``critic_norm=layer`` puts layer
+normalization in its place on images, as section 4 of the paper recommends), and no output bias (it
+cancels in the loss). Paper defaults: lambda = 10, n_critic = 5, alpha = 1e-4, beta1 = 0,
+beta2 = 0.9.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Literal, Optional
 
 import torch
 
@@ -48,6 +49,8 @@ class WGANGPConfig(AdversarialConfig):
     beta1: float = 0.0
     beta2: float = 0.9
     gp_weight: float = 10.0  # lambda
+    # the paper (section 4) drops batch norm from the critic and recommends layer normalization in its place
+    critic_norm: Literal["none", "layer"] = "none"
 
     def __post_init__(self):
         super().__post_init__()
@@ -66,6 +69,9 @@ class WGANGP(GAN):
         if cfg.pack > 1:  # the penalty is on the norm of each of D's inputs, which packing would change
             raise ConfigError("wgan-gp takes pack=1: its gradient penalty is per input sample")
         super().__init__(cfg, info)
+
+    def discriminator_layernorm(self) -> bool:
+        return self.cfg.critic_norm == "layer"
 
     def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
         fake = self.fake(batch.x.shape[0])

@@ -16,10 +16,10 @@ def resolve_net(net: str, shape: tuple[int, ...]) -> str:
 
 
 def make_encoder(net: str, shape: tuple[int, ...], out_dim: int, hidden: tuple[int, ...], width: int,
-                 act: str = "relu", batchnorm: bool = False):
-    """Data (B, *shape) -> features (B, out_dim)."""
+                 act: str = "relu", batchnorm: bool = False, layernorm: bool = False):
+    """Data (B, *shape) -> features (B, out_dim); the normalizations apply to convolutional networks."""
     if net == "conv":
-        return ConvEncoder(shape, out_dim, width=width, batchnorm=batchnorm, act=act)
+        return ConvEncoder(shape, out_dim, width=width, batchnorm=batchnorm, act=act, layernorm=layernorm)
     return MLP(shape, (*hidden, out_dim), act=act)
 
 

@@ -28,7 +28,7 @@ class ConvEncoder(nn.Module):
     """(B, C, H, W) -> (B, out_dim): channels width, 2*width, 4*width ... halving the side each stage."""
 
     def __init__(self, shape: tuple[int, int, int], out_dim: int, width: int = 64, batchnorm: bool = True,
-                 act: str = "lrelu"):
+                 act: str = "lrelu", layernorm: bool = False):
         super().__init__()
         c, h, w = shape
         if h != w:
@@ -38,9 +38,11 @@ class ConvEncoder(nn.Module):
         ch = c
         for i in range(n):
             out = width * 2**i
-            layers.append(nn.Conv2d(ch, out, 4, 2, 1, bias=not (batchnorm and i > 0)))
+            layers.append(nn.Conv2d(ch, out, 4, 2, 1, bias=not ((batchnorm or layernorm) and i > 0)))
             if batchnorm and i > 0:  # DCGAN: no batch norm on the first layer of D
                 layers.append(nn.BatchNorm2d(out))
+            elif layernorm and i > 0:  # per example over (C, H, W): keeps a per-sample gradient penalty valid
+                layers.append(nn.GroupNorm(1, out))
             layers.append(activation(act))
             ch = out
         self.features = nn.Sequential(*layers)
