@@ -48,25 +48,34 @@ def write_table(md_path, csv_path, md: str, rows: list[dict], fields: list[str] 
 
 
 def train_or_reuse(name: str, model: str, dataset: str, path, overrides: dict, what: str = "",
-                   pictures: bool = True) -> None:
+                   pictures: bool = True, progress: bool | None = None, quiet: bool = False,
+                   keep_failed: bool = False) -> str:
     """Train `model` into the run directory `path`, resume it if it stopped early, or re-use it if it
-    finished: an interrupted reproduction picks up where it stopped. Says which, prefixed with [name]."""
+    finished: an interrupted reproduction picks up where it stopped. A run made with other settings is
+    refused (``check_same_settings``). With `keep_failed`, a run that diverged is left as it is. Says which,
+    prefixed with [name], unless `quiet`; returns "trained", "resumed", "re-used" or "failed"."""
     from pathlib import Path
 
     from ..api import make_configs, resume, train
     from ..rundir import RunDir
 
+    say = (lambda text: None) if quiet else (lambda text: print(f"[{name}] {text}", flush=True))
     path = Path(path)
-    if (path / "config.json").exists():
+    state = RunDir(path).read_status().get("state") if (path / "config.json").exists() else None
+    if state is not None:
         check_same_settings(path, model, dataset, overrides)
-        if RunDir(path).read_status().get("state") == "finished":
-            print(f"[{name}] already trained; re-using it", flush=True)
-            return
-        print(f"[{name}] resuming an unfinished run", flush=True)
-        resume(path)
-        return
-    print(f"[{name}] training {what or model}", flush=True)
-    train(model, path, make_configs(model, dataset, overrides), pictures=pictures)
+    if state == "finished":
+        say("already trained; re-using it")
+        return "re-used"
+    if state == "failed" and keep_failed:
+        return "failed"
+    if state is not None:
+        say("resuming an unfinished run")
+        resume(path, progress=progress)
+        return "resumed"
+    say(f"training {what or model}")
+    train(model, path, make_configs(model, dataset, overrides), progress=progress, pictures=pictures)
+    return "trained"
 
 
 # settings that do not change what a run learns: a run may be re-used when only these differ

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, NonFiniteLossError
-from . import REPRODUCTIONS, Reproduction, check_same_settings, write_table
+from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
 
 DATASETS = ("ring8", "grid25")
 
@@ -174,31 +174,18 @@ def run_job(job: Job) -> tuple[Job, dict | None, str]:
     """Train (or resume, or re-use) one run and score its modes; a diverged run gives None, with the reason."""
     import torch
 
-    from ..api import make_configs, resume, train
     from ..evaluate import evaluate
-    from ..rundir import RunDir
 
     torch.set_num_threads(job.threads)
-    path, started = Path(job.path), time.time()
-    state = RunDir(path).read_status().get("state") if (path / "config.json").exists() else None
-    if state is not None:
-        check_same_settings(path, ENTRIES[job.name].model, job.dataset, job.overrides)
-    if state == "failed":
-        return job, None, f"diverged earlier; left out (delete {path} to retry)"
-    try:
-        if state == "finished":
-            what = "re-used"
-        elif state is not None:
-            resume(path, progress=False)
-            what = "resumed"
-        else:
-            model = ENTRIES[job.name].model
-            train(model, path, make_configs(model, job.dataset, job.overrides), progress=False,
-                  pictures=False)  # its pictures are the samples-*.png of the reproduction
-            what = "trained"
+    started = time.time()
+    try:  # its pictures are the samples-*.png of the reproduction
+        what = train_or_reuse(job.name, ENTRIES[job.name].model, job.dataset, job.path, job.overrides,
+                              pictures=False, progress=False, quiet=True, keep_failed=True)
     except NonFiniteLossError as e:  # a diverged run is a result too: counted, not averaged
         return job, None, f"diverged: {e}"
-    ev = evaluate(path, ["modes"], {"n": 2500, "seed": 0, "device": "cpu"})["modes"]
+    if what == "failed":
+        return job, None, f"diverged earlier; left out (delete {job.path} to retry)"
+    ev = evaluate(job.path, ["modes"], {"n": 2500, "seed": 0, "device": "cpu"})["modes"]
     return job, ev, (f"{what} ({job.overrides['steps']} steps, {time.time() - started:.0f} s): {ev['modes']}/"
                      f"{ev['num_modes']} modes, {ev['hq_percent']:.1f}% high quality, reverse KL {ev['reverse_kl']:.3f}")
 
