@@ -381,3 +381,18 @@ def test_every_config_field_can_be_set_from_the_command_line(name):
                 assert got == value and type(got) is type(value) or (
                     type(value) is int and type(got) is float and got == value), (
                     f"{name}: {key}={text!r} gave {got!r} ({type(got).__name__}), expected {value!r}")
+
+
+@pytest.mark.parametrize("name", [n for n in MODEL_NAMES if MODELS.get(n).named_presets])
+def test_named_presets_set_valid_fields_and_are_applied(name):
+    """`--preset P` of every model: its keys are fields of the sections it names, and make_configs applies them."""
+    from genlab.api import make_configs
+
+    cls = MODELS.get(name)
+    for preset, sections in cls.named_presets.items():
+        cfgs = make_configs(name, "digits", {"preset": preset})
+        assert cfgs["preset"] == preset
+        for section, values in sections.items():
+            for key, value in values.items():
+                assert getattr(cfgs[section], key) == (tuple(value) if isinstance(value, list) else value), \
+                    (name, preset, section, key)

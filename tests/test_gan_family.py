@@ -237,6 +237,29 @@ def test_fgan_critic_loss_is_minus_the_bound_and_the_generator_descends_it():
     torch.testing.assert_close(model.loss("gen", batch)["loss"], expected)
 
 
+def test_fgan_critic_penalty_is_the_squared_gradient_norm_of_the_critic():
+    """A linear critic V(x) = w.x has ||grad_x V||^2 = ||w||^2 everywhere: the loss gains gamma / 2 ||w||^2."""
+    torch.manual_seed(0)
+    plain = FGAN(FGANConfig(divergence="kl", hidden=(8,)), POINTS)
+    model = FGAN(FGANConfig(divergence="kl", hidden=(8,), critic_penalty=3.0), POINTS)
+    for m in (plain, model):
+        m.discriminator = nn.Linear(2, 1)
+    model.discriminator.load_state_dict(plain.discriminator.state_dict())
+    model.generator.load_state_dict(plain.generator.state_dict())
+    w2 = plain.discriminator.weight.pow(2).sum()
+    batch = Batch(torch.randn(32, 2), None)
+    torch.manual_seed(1)
+    base = plain.loss("disc", batch)["loss"]
+    torch.manual_seed(1)
+    out = model.loss("disc", batch)
+    torch.testing.assert_close(out["penalty"], w2.detach())
+    torch.testing.assert_close(out["loss"], base + 1.5 * w2)
+    out["loss"].backward()  # differentiable in the critic's weights
+    assert model.discriminator.weight.grad is not None
+    with pytest.raises(ConfigError, match="critic_penalty"):
+        FGANConfig(critic_penalty=-1.0)
+
+
 def test_configs_of_the_family_share_the_network_fields():
     base = {f.name for f in dataclasses.fields(GANConfig)} - {"loss"}
     for cfg in (WGANConfig, WGANGPConfig, FGANConfig, UnrolledConfig, DCGANConfig):

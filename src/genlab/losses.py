@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -57,6 +57,13 @@ def bernoulli_log_prob(x: torch.Tensor, logits: torch.Tensor, event_dims: Option
 
 # ----------------------------------------------------------------------------------------------------
 # GAN losses on discriminator logits (D(x) = sigmoid(logit)).
+
+
+def input_gradient_norm(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """||grad_x critic(x)||_2 per example (B,), differentiable in the critic's weights (for penalties on it)."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return grad.flatten(1).norm(dim=1)
 
 
 def gan_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,12 @@ Jeffrey, Jensen-Shannon, weighted JS (pi), the GAN divergence and the alpha-dive
 data and Q the model, so ``kl`` is the mode-covering KL(P || Q) and ``reverse-kl`` the mode-seeking
 KL(Q || P). ``gen_loss=ns`` uses the paper's alternative generator objective (section 3.2): maximize
 E_Q[g_f(V(G(z)))] instead of minimizing -E_Q[f*(g_f(V(G(z))))]; for ``gan`` it is the non-saturating GAN.
+
+``critic_penalty=gamma`` adds gamma / 2 * E[||grad_x V(x)||^2], half at data and half at generated points
+(the zero-centred penalties R1 + R2 of Mescheder, Geiger & Nowozin 2018; Roth et al. 2017 derive one for
+f-GANs). It matters most for ``kl``: the generator's gradient there is weighted by f*'(T) = exp(T - 1),
+about p/q, so samples where the data has no mass get none and stay where they are, while T grows without
+bound on modes the model misses. A smooth critic gives every sample a direction towards the data.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import torch
 from ..config import check
 from ..data.base import Batch, DataInfo
 from ..divergences import FDivergence, divergence, variational_bound
+from ..losses import input_gradient_norm
 from ..registry import MODELS
 from .gan import GAN, AdversarialConfig
 
@@ -39,12 +46,14 @@ class FGANConfig(AdversarialConfig):
     alpha: float = 0.5  # the alpha-divergence's alpha (not 0 or 1: those are reverse KL and KL)
     pi: float = 0.5  # weighted-js's weight of P, in (0, 1)
     gen_loss: Literal["saddle", "ns"] = "saddle"  # saddle: descend F itself; ns: ascend E_Q[g_f(V)]
+    critic_penalty: float = 0.0  # gamma: the critic's loss gets + gamma / 2 * E[||grad_x V||^2] at data and samples
 
     def __post_init__(self):
         super().__post_init__()
         check(abs(self.alpha) > 1e-6 and abs(self.alpha - 1) > 1e-6, "alpha",
               "must not be 0 or 1 (use divergence=reverse-kl or divergence=kl for those limits)")
         check(0 < self.pi < 1, "pi", "must be in (0, 1)")
+        check(self.critic_penalty >= 0, "critic_penalty", "must be >= 0")
 
 
 @MODELS.register("fgan")
@@ -60,8 +69,15 @@ class FGAN(GAN):
     def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
         fake = self.fake(batch.x.shape[0])
         if player == "disc":
-            bound = variational_bound(self.div, self.D(batch.x), self.D(fake.detach()))
-            return {"loss": -bound, "divergence": bound.detach()}
+            fake = fake.detach()
+            bound = variational_bound(self.div, self.D(batch.x), self.D(fake))
+            out = {"loss": -bound, "divergence": bound.detach()}
+            if self.cfg.critic_penalty > 0:
+                penalty = 0.5 * (input_gradient_norm(self.D, batch.x).pow(2).mean() +
+                                 input_gradient_norm(self.D, fake).pow(2).mean())
+                out["loss"] = out["loss"] + self.cfg.critic_penalty / 2 * penalty
+                out["penalty"] = penalty.detach()
+            return out
         t = self.div.activation(self.D(fake))  # T(G(z)) in the domain of f*
         if self.cfg.gen_loss == "ns":
             return {"loss": -t.mean()}

@@ -11,6 +11,12 @@ The penalty is a per-sample quantity, so the critic has no batch norm (``critic_
 normalization in its place on images, as section 4 of the paper recommends), and no output bias (it
 cancels in the loss). Paper defaults: lambda = 10, n_critic = 5, alpha = 1e-4, beta1 = 0,
 beta2 = 0.9.
+
+``--preset ttur`` trades the five critic updates for a faster critic: one critic update per generator
+update, the critic's step size four times the generator's (4e-4 and 1e-4, Adam betas 0.5 and 0.9; the
+two time-scale update rule of Heusel et al. 2017 with SAGAN's step sizes), and layer normalization in the
+conv critic. Each generator update then costs about a fifth as much, and on Fashion-MNIST a CPU reaches
+recognizable samples in a few epochs where the paper's settings need many more (README, "Images").
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import torch
 from ..config import check
 from ..data.base import Batch
 from ..errors import ConfigError
+from ..losses import input_gradient_norm
 from ..registry import MODELS
 from .gan import GAN, AdversarialConfig
 from .wgan import critic_gap
@@ -36,9 +43,7 @@ def interpolates(real: torch.Tensor, fake: torch.Tensor, generator: Optional[tor
 
 def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x_hat: torch.Tensor) -> torch.Tensor:
     """E[(||grad_x critic(x)||_2 - 1)^2] at the points x_hat, differentiable in the critic's weights."""
-    x_hat = x_hat.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-    return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
+    return (input_gradient_norm(critic, x_hat) - 1).pow(2).mean()
 
 
 @dataclass
@@ -62,6 +67,8 @@ class WGANGP(GAN):
     Config = WGANGPConfig
     description = "WGAN-GP (Gulrajani et al. 2017): gradient penalty on per-sample interpolates, Adam, n_critic"
     presets = {}
+    named_presets = {"ttur": {"model": {"d_steps": 1, "lr_d": 4e-4, "lr_g": 1e-4, "beta1": 0.5, "beta2": 0.9,
+                                        "critic_norm": "layer"}}}
     discriminator_batchnorm = False
     discriminator_bias = False  # cancels in the loss
 

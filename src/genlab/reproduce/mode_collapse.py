@@ -54,6 +54,12 @@ ENTRIES: dict[str, Entry] = {
                      note="f-GAN, forward KL(data || model): mode-covering (at 1e-3 its exp(t - 1) overflows)"),
     "fgan-reverse-kl": Entry("fgan", {"divergence": "reverse-kl", "lr_g": "5e-4", "lr_d": "5e-4"},
                              note="f-GAN, reverse KL(model || data): mode-seeking"),
+    "fgan-kl-penalty": Entry("fgan", {"divergence": "kl", "lr_g": "5e-4", "lr_d": "5e-4", "critic_penalty": "10"},
+                             note="the KL f-GAN with a zero-centred gradient penalty (10) on its critic: samples "
+                                  "far from the data get a gradient too"),
+    "fgan-reverse-kl-penalty": Entry("fgan", {"divergence": "reverse-kl", "lr_g": "5e-4", "lr_d": "5e-4",
+                                              "critic_penalty": "10"},
+                                     note="the reverse-KL f-GAN with the same penalty: the fair comparison for the row above"),
     "wgan": Entry("wgan", cost=0.5, note="weight clipping 0.01, RMSProp 5e-5, n_critic 5"),
     "wgan-gp": Entry("wgan-gp", cost=0.5, note="gradient penalty 10, Adam 1e-4 (0, 0.9), n_critic 5"),
     "unrolled": Entry("unrolled", cost=0.25, note="5 unrolled SGD steps of D"),
