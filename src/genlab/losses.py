@@ -66,6 +66,11 @@ def input_gradient_norm(critic: Callable[[torch.Tensor], torch.Tensor], x: torch
     return grad.flatten(1).norm(dim=1)
 
 
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x_hat: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP's E[(||grad_x critic(x)||_2 - 1)^2] at the points x_hat, differentiable in the critic's weights."""
+    return (input_gradient_norm(critic, x_hat) - 1).pow(2).mean()
+
+
 def gan_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """-E[log D(x)] - E[log(1 - D(G(z)))], the discriminator's side of the minimax game."""
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()

@@ -21,7 +21,7 @@ from torch import nn
 
 from ..config import check
 from ..evaluate import register_metric
-from ..losses import input_gradient_norm
+from ..losses import gradient_penalty as wgan_gradient_penalty
 from ..nets import make_encoder, resolve_net
 from .samples import CRITIC_SEED, FRESH_SAMPLES_SEED, cpu_generator, real, sample_size, samples
 
@@ -51,7 +51,7 @@ def critic_net(shape: tuple[int, ...], width: int) -> nn.Module:
 def gradient_penalty(net: nn.Module, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """E[(||grad D(xhat)||_2 - 1)^2] at xhat = eps real + (1 - eps) fake; eps (B,) in [0, 1]."""
     e = eps.view(-1, *([1] * (real.dim() - 1)))
-    return ((input_gradient_norm(net, e * real + (1 - e) * fake) - 1) ** 2).mean()
+    return wgan_gradient_penalty(net, e * real + (1 - e) * fake)
 
 
 def train_critic(real_x: torch.Tensor, fake_x: torch.Tensor, budget: CriticBudget,

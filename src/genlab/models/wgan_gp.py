@@ -22,14 +22,14 @@ recognizable samples in a few epochs where the paper's settings need many more (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal, Optional
+from typing import Literal, Optional
 
 import torch
 
 from ..config import check
 from ..data.base import Batch
 from ..errors import ConfigError
-from ..losses import input_gradient_norm
+from ..losses import gradient_penalty
 from ..registry import MODELS
 from .gan import GAN, AdversarialConfig
 from .wgan import critic_gap
@@ -39,11 +39,6 @@ def interpolates(real: torch.Tensor, fake: torch.Tensor, generator: Optional[tor
     """eps * real + (1 - eps) * fake with one eps ~ U[0, 1] per sample: eps has shape (B, 1, ..., 1)."""
     eps = torch.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device, generator=generator)
     return eps * real + (1 - eps) * fake
-
-
-def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x_hat: torch.Tensor) -> torch.Tensor:
-    """E[(||grad_x critic(x)||_2 - 1)^2] at the points x_hat, differentiable in the critic's weights."""
-    return (input_gradient_norm(critic, x_hat) - 1).pow(2).mean()
 
 
 @dataclass

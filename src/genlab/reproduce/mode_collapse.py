@@ -35,6 +35,8 @@ class Entry:
     presets: tuple[str, ...] = ("quick", "paper")  # the presets whose default list of entries holds it
 
 
+FGAN_LR = {"lr_g": "5e-4", "lr_d": "5e-4"}  # the f-GANs' step size on the mixtures (KL's exp(t - 1) overflows at 1e-3)
+
 # one row per entry; the model's config, on top of the preset's network size and length
 ENTRIES: dict[str, Entry] = {
     "gan-lr2e-4": Entry("gan", {"lr_g": "2e-4", "lr_d": "2e-4"},
@@ -50,15 +52,14 @@ ENTRIES: dict[str, Entry] = {
                           presets=("paper",)),
     "dcgan": Entry("dcgan", note="DCGAN's N(0, 0.02) init and noise 100; on points its networks are MLPs"),
     "cgan": Entry("cgan", note="given the mode index as its label: a reference, not comparable"),
-    "fgan-kl": Entry("fgan", {"divergence": "kl", "lr_g": "5e-4", "lr_d": "5e-4"},
+    "fgan-kl": Entry("fgan", {"divergence": "kl", **FGAN_LR},
                      note="f-GAN, forward KL(data || model): mode-covering (at 1e-3 its exp(t - 1) overflows)"),
-    "fgan-reverse-kl": Entry("fgan", {"divergence": "reverse-kl", "lr_g": "5e-4", "lr_d": "5e-4"},
+    "fgan-reverse-kl": Entry("fgan", {"divergence": "reverse-kl", **FGAN_LR},
                              note="f-GAN, reverse KL(model || data): mode-seeking"),
-    "fgan-kl-penalty": Entry("fgan", {"divergence": "kl", "lr_g": "5e-4", "lr_d": "5e-4", "critic_penalty": "10"},
+    "fgan-kl-penalty": Entry("fgan", {"divergence": "kl", **FGAN_LR, "critic_penalty": "10"},
                              note="the KL f-GAN with a zero-centred gradient penalty (10) on its critic: samples "
                                   "far from the data get a gradient too"),
-    "fgan-reverse-kl-penalty": Entry("fgan", {"divergence": "reverse-kl", "lr_g": "5e-4", "lr_d": "5e-4",
-                                              "critic_penalty": "10"},
+    "fgan-reverse-kl-penalty": Entry("fgan", {"divergence": "reverse-kl", **FGAN_LR, "critic_penalty": "10"},
                                      note="the reverse-KL f-GAN with the same penalty: the fair comparison for the row above"),
     "wgan": Entry("wgan", cost=0.5, note="weight clipping 0.01, RMSProp 5e-5, n_critic 5"),
     "wgan-gp": Entry("wgan-gp", cost=0.5, note="gradient penalty 10, Adam 1e-4 (0, 0.9), n_critic 5"),
