@@ -59,6 +59,15 @@ def test_reproduce_iwae_table_at_toy_size(tmp_path, capsys, monkeypatch):
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert printed.count("re-using") == 5 and printed.count("eval 0 s") == 5
+    # --eval-n 0 means the whole test split (16 images here): evaluated once, then re-used
+    all_argv = [a if a != "8" else "0" for a in argv]
+    assert main(all_argv) == 0
+    files = sorted(out.glob("*/evaluation.json"))
+    assert len(files) == 5 and all(json.loads(f.read_text())["nll"]["settings"]["n_images"] == 16 for f in files)
+    stamps = [f.stat().st_mtime_ns for f in files]
+    assert main(all_argv) == 0
+    assert [f.stat().st_mtime_ns for f in files] == stamps
+    capsys.readouterr()
     # other settings must not re-use the runs: a clear error, nothing changed
     code = main([a if a != "1" or i != 3 else "2" for i, a in enumerate(argv)])
     err = capsys.readouterr().err

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--layers takes 1, 2 or 1,2; got {args.layers!r}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results = {}
+    results, test_size = {}, None
     t0 = time.time()
     for model, n, k in grid(layers):
         name = run_name(model, n, k)
@@ -107,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
         trained = time.time() - started
         opts = {"k": eval_k, "n": eval_n or None, "split": "test", "seed": args.seed, "device": _device(args.device)}
         started = time.time()
-        ev = _stored_evaluation(path, opts) or evaluate(path, ["nll", "active-units"], opts)
+        if test_size is None:
+            test_size = _test_size(args.dataset, args.data_dir)
+        ev = _stored_evaluation(path, opts, test_size) or evaluate(path, ["nll", "active-units"], opts)
         print(f"[{name}] NLL {ev['nll']['nll_nats']:.2f} +- {ev['nll']['nll_se']:.2f} nats, "
               f"{ev['active-units']['active_units']} active units (train {trained:.0f} s, eval {time.time() - started:.0f} s)",
               flush=True)
@@ -119,9 +121,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stored_evaluation(path: Path, opts: dict) -> dict | None:
+def _test_size(dataset: str, data_dir: str | None) -> int:
+    """The number of images in the dataset's test split (what --eval-n 0, "all", evaluates)."""
+    from ..config import DataConfig
+    from ..registry import DATASETS
+
+    cfg = DataConfig(dataset=dataset, split="test", data_dir=data_dir or "")
+    return len(DATASETS.get(dataset).load(cfg, "test").x)
+
+
+def _stored_evaluation(path: Path, opts: dict, test_size: int) -> dict | None:
     """The run's stored nll and active-units when they were computed with these settings after its last
-    checkpoint (so a re-run of the table does not pay for K = 5000 again); else None."""
+    checkpoint (so a re-run of the table does not pay for K = 5000 again); else None. ``test_size``: the
+    images in the test split, so that "all" (n None) and an n above it both mean that many."""
     import json
 
     file, ckpts = path / "evaluation.json", sorted((path / "checkpoints").glob("*"))
@@ -129,7 +141,7 @@ def _stored_evaluation(path: Path, opts: dict) -> dict | None:
         return None
     stored = json.loads(file.read_text())
     nll, au = stored.get("nll", {}).get("settings", {}), stored.get("active-units", {}).get("settings", {})
-    want_n = opts["n"] or 10000  # MNIST's and Fashion-MNIST's test sets
+    want_n = min(opts["n"] or test_size, test_size)  # the metrics evaluate min(n, test images)
     if (nll.get("k"), nll.get("split"), nll.get("seed"), nll.get("n_images")) != (opts["k"], "test", opts["seed"], want_n):
         return None
     if (au.get("split"), au.get("seed"), au.get("n_images")) != ("test", opts["seed"], want_n):
