@@ -20,7 +20,7 @@ from genlab.metrics import sample_quality as sq
 from genlab.metrics.classifier import DomainCNN
 from genlab.metrics.critic import gradient_penalty
 from genlab.metrics.features import Extractor, extract
-from genlab.metrics.ssim import C1, ms_ssim, ms_ssim_plan
+from genlab.metrics.ssim import C1, gaussian_blur, ms_ssim, ms_ssim_plan
 
 def feats(seed: int, n: int, d: int, shift: float = 0.0, scale: float = 1.0) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -238,6 +238,23 @@ def test_ssim_of_two_constant_images_is_the_luminance_term():
     x28, y28 = torch.full((1, 1, 28, 28), a), torch.full((1, 1, 28, 28), b)
     plan = ms_ssim_plan(28)
     assert ms_ssim(x28, y28).item() == pytest.approx(expected ** plan["weights"][-1], rel=1e-6)
+
+
+def test_gaussian_blur_keeps_constants_and_mass_and_matches_a_direct_2d_convolution():
+    torch.manual_seed(0)
+    const = torch.full((2, 3, 9, 9), 0.7)
+    torch.testing.assert_close(gaussian_blur(const, 1.0), const)
+    impulse = torch.zeros(1, 1, 15, 15)
+    impulse[0, 0, 7, 7] = 1.0
+    out = gaussian_blur(impulse, 1.0)
+    assert out.shape == impulse.shape and out.sum().item() == pytest.approx(1.0, abs=1e-6)
+    t = torch.arange(-3, 4, dtype=torch.float64)  # radius 3 sigma: the kernel the blur must apply, in 2-D
+    g = torch.exp(-t**2 / 2)
+    kernel = torch.outer(g, g) / g.sum() ** 2
+    torch.testing.assert_close(out[0, 0, 4:11, 4:11].double(), kernel, rtol=1e-5, atol=1e-7)
+    assert out[0, 0, 7, 7] < 0.2 and out[0, 0, 0, 0] == 0  # spread out, and only 3 sigma far
+    x = torch.rand(3, 1, 12, 12)
+    assert (gaussian_blur(x, 1.0) - x).pow(2).mean() > (gaussian_blur(x, 0.5) - x).pow(2).mean() > 0
 
 
 def test_ms_ssim_is_symmetric_and_lower_for_unrelated_images():

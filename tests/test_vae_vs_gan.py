@@ -31,9 +31,16 @@ def test_reproduce_vae_vs_gan_at_toy_size(tmp_path, capsys, cache):
     md = (out / "table.md").read_text()
     assert "| vae |" in md and "| alphagan |" in md and "real vs real" in md and "## The expected story" in md
     rows = {r["model"]: r for r in csv.DictReader(open(out / "table.csv"))}
+    refs = {name: rows.pop(name) for name in list(rows) if name.startswith("reference: ")}
     assert set(rows) == {"vae", "alphagan"}
     assert float(rows["alphagan"]["rec. MSE"]) >= 0
     assert all(float(r["FID"]) >= 0 and 0 <= float(r["recall"]) <= 1 for r in rows.values())
+    # blurred real images and the VAE's reconstructions of them: scored, with their pixel error to the originals
+    assert sorted(refs) == ["reference: real train images blurred (sigma 1 px)",
+                            "reference: vae reconstructions of those train images"]
+    assert all(float(r["FID"]) > 0 and 0 <= float(r["recall"]) <= 1 and float(r["rec. MSE"]) > 0 and r["KID x1000"] == ""
+               for r in refs.values())
+    assert all(f"| {name} |" in md for name in refs) and "cover the data by construction" in md
     assert (out / "samples.png").stat().st_size > 0 and (out / "latent.png").stat().st_size > 0
     assert main(argv) == 0  # a second call re-uses every run
     assert capsys.readouterr().out.count("re-using") == 4

@@ -46,6 +46,17 @@ def _gaussian_window(size: int, sigma: float = SIGMA) -> torch.Tensor:
     return g / g.sum()
 
 
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Images (B, C, H, W) blurred by a Gaussian of standard deviation `sigma` pixels, same size (edges
+    replicated, so a constant image stays constant); the window spans 3 sigma each side."""
+    radius = max(1, int(3 * sigma + 0.5))
+    g = _gaussian_window(2 * radius + 1, sigma).to(x)
+    c = x.shape[1]
+    x = F.pad(x, (radius, radius, radius, radius), mode="replicate")
+    x = F.conv2d(x, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(x, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
 def _ssim_terms(x: torch.Tensor, y: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
     """Mean SSIM and mean contrast-structure term per image (B,), Gaussian-weighted over valid windows."""
     c = x.shape[1]

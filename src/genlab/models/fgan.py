@@ -14,6 +14,8 @@ Jeffrey, Jensen-Shannon, weighted JS (pi), the GAN divergence and the alpha-dive
 data and Q the model, so ``kl`` is the mode-covering KL(P || Q) and ``reverse-kl`` the mode-seeking
 KL(Q || P). ``gen_loss=ns`` uses the paper's alternative generator objective (section 3.2): maximize
 E_Q[g_f(V(G(z)))] instead of minimizing -E_Q[f*(g_f(V(G(z))))]; for ``gan`` it is the non-saturating GAN.
+For ``kl`` this changes what G follows: V's optimum is 1 + log(p/q), so G ascends log(p/q), as the
+reverse-KL saddle's G does (its V* = log(p/q)); KL's own saddle gives G the gradient (p/q) grad log(p/q).
 
 ``critic_penalty=gamma`` adds gamma / 2 * E[||grad_x V(x)||^2], half at data and half at generated points
 (the zero-centred penalties R1 + R2 of Mescheder, Geiger & Nowozin 2018; Roth et al. 2017 derive one for
