@@ -224,7 +224,7 @@ def checks(results: dict, names: list[str]) -> list[tuple[str, bool]]:
 
 
 def table(results: dict, names: list[str], args, proto: Protocol, epochs: int, n_eval: int, critic_steps: int,
-          seconds: float, figures: list[Path], refs: list[dict] = ()) -> tuple[str, list[dict]]:
+          seconds: float, figures: list[Path], refs: list[dict] | None = None) -> tuple[str, list[dict]]:
     rows = []
     for name in names:
         row = {"model": name}
@@ -240,7 +240,7 @@ def table(results: dict, names: list[str], args, proto: Protocol, epochs: int, n
     out.write(f"# VAE vs GAN vs hybrids, reproduced by genlab: {args.dataset}, preset {args.preset}\n\n")
     out.write("| model | " + " | ".join(f"{c[0]} ({c[4]})" if c[4] else c[0] for c in COLUMNS) + " |\n")
     out.write("|---" * (len(COLUMNS) + 1) + "|\n")
-    rows += refs
+    rows += refs or []
     for r in rows + [real]:
         cells = []
         for col, _, _, fmt, _ in COLUMNS:
@@ -252,8 +252,8 @@ def table(results: dict, names: list[str], args, proto: Protocol, epochs: int, n
         out.write(f"- [{'x' if ok else ' '}] {text}\n")
     if refs:
         out.write("\nThe reference rows are not models: each is one image per real image of the other split, so "
-                  "they cover the data by construction, and differ from those real images only in blur (rec. MSE: "
-                  "their pixel MSE to them). Improved recall counts a real image as covered only when it lies within "
+                  "they cover the data by construction; they lose detail, the first by design, the second through "
+                  "the VAE's decoder (rec. MSE: their pixel MSE to those images). Improved recall counts a real image as covered only when it lies within "
                   "the k-NN radius of some scored image among the scored images themselves; blurry images lie close "
                   "together, so their radii are small and recall falls with blur whatever the coverage.\n")
     settings = first["fid"]["settings"]
