@@ -38,8 +38,8 @@ def test_reproduce_vae_vs_gan_at_toy_size(tmp_path, capsys, cache):
     # blurred real images and the VAE's reconstructions of them: scored, with their pixel error to the originals
     assert sorted(refs) == ["reference: real train images blurred (sigma 1 px)",
                             "reference: vae reconstructions of those train images"]
-    assert all(float(r["FID"]) > 0 and 0 <= float(r["recall"]) <= 1 and float(r["rec. MSE"]) > 0 and r["KID x1000"] == ""
-               for r in refs.values())
+    assert all(float(r["FID"]) > 0 and 0 <= float(r["recall"]) <= 1 and float(r["rec. MSE"]) > 0
+               and r["KID x1000"] == "" for r in refs.values())
     assert all(f"| {name} |" in md for name in refs) and "cover the data by construction" in md
     assert (out / "samples.png").stat().st_size > 0 and (out / "latent.png").stat().st_size > 0
     assert main(argv) == 0  # a second call re-uses every run

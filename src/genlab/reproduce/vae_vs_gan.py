@@ -179,7 +179,8 @@ def reference_rows(out: Path, names: list[str], n: int, seed: int, device: str) 
     ext = extractor(ctx)
     reference = cached_real_features(ctx, ext, size["split"], size["n"])["features"]
     images = real(ctx, size["other"], size["n"])  # the real-vs-real floor's images, in [0, 1]
-    sets = {f"reference: real {size['other']} images blurred (sigma {BLUR_SIGMA:g} px)": gaussian_blur(images, BLUR_SIGMA)}
+    blurred = f"reference: real {size['other']} images blurred (sigma {BLUR_SIGMA:g} px)"
+    sets = {blurred: gaussian_blur(images, BLUR_SIGMA)}
     if "vae" in names:
         model = EvalContext(out / "vae", {"device": device}).model
         with torch.inference_mode():
