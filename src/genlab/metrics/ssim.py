@@ -51,20 +51,20 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     replicated, so a constant image stays constant); the window spans 3 sigma each side."""
     radius = max(1, int(3 * sigma + 0.5))
     g = _gaussian_window(2 * radius + 1, sigma).to(x)
+    return _separable(F.pad(x, (radius, radius, radius, radius), mode="replicate"), g)
+
+
+def _separable(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """x (B, C, H, W) convolved with the 1-D window g along the width, then the height, per channel (valid)."""
     c = x.shape[1]
-    x = F.pad(x, (radius, radius, radius, radius), mode="replicate")
     x = F.conv2d(x, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
     return F.conv2d(x, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 def _ssim_terms(x: torch.Tensor, y: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
     """Mean SSIM and mean contrast-structure term per image (B,), Gaussian-weighted over valid windows."""
-    c = x.shape[1]
-    gx = g.view(1, 1, 1, -1).expand(c, 1, 1, -1)
-    gy = g.view(1, 1, -1, 1).expand(c, 1, -1, 1)
-
     def blur(t):
-        return F.conv2d(F.conv2d(t, gx, groups=c), gy, groups=c)
+        return _separable(t, g)
 
     mx, my = blur(x), blur(y)
     vx, vy, cxy = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my

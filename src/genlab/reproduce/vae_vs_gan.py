@@ -254,9 +254,10 @@ def table(results: dict, names: list[str], args, proto: Protocol, epochs: int, n
     if refs:
         out.write("\nThe reference rows are not models: each is one image per real image of the other split, so "
                   "they cover the data by construction; they lose detail, the first by design, the second through "
-                  "the VAE's decoder (rec. MSE: their pixel MSE to those images). Improved recall counts a real image as covered only when it lies within "
-                  "the k-NN radius of some scored image among the scored images themselves; blurry images lie close "
-                  "together, so their radii are small and recall falls with blur whatever the coverage.\n")
+                  "the VAE's decoder (rec. MSE: their pixel MSE to those images). Improved recall counts a real "
+                  "image as covered only when it lies within the k-NN radius of some scored image among the scored "
+                  "images themselves; blurry images lie close together, so their radii are small and recall falls "
+                  "with blur whatever the coverage.\n")
     settings = first["fid"]["settings"]
     out.write("\n## Settings\n\n")
     out.write(f"- protocol: {proto.note}; epochs {epochs}, batch {proto.batch_size}, seed {args.seed}\n")
