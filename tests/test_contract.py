@@ -18,10 +18,11 @@ import torch
 import genlab.models  # noqa: F401  (registers every built-in model)
 from genlab.checkpoint import load_weights, save_checkpoint
 from genlab.config import DataConfig, TrainConfig, apply_overrides
-from genlab.data.base import Batch, BatchStream, DataInfo, TensorData
-from genlab.models.base import GenerativeModel
+from genlab.data.base import DataInfo, TensorData
+from genlab.models.base import GenerativeModel, Phase, Step
 from genlab.registry import MODELS
-from genlab.trainer import make_optimizer
+from genlab.rundir import RunDir
+from genlab.trainer import Trainer
 
 MODEL_NAMES = MODELS.names()
 BATCH = 16
@@ -89,58 +90,34 @@ def built(request):
     return name, case, model, data
 
 
-def first_batch(data: TensorData, seed: int = 0) -> Batch:
-    return BatchStream(data, BATCH, seed=seed).next()
-
-
 # ----------------------------------------------------------------------------------------------------
-# helpers that do what the Trainer does (kept in step with Trainer.train_step)
+# the real Trainer drives every test that trains (no copy of its step here)
 
 
-def freeze_for(model: GenerativeModel, phase_player: str) -> None:
-    players = model.players()
-    if len(players) > 1:
-        for name, p in players.items():
-            for q in p.parameters():
-                q.requires_grad_(name == phase_player)
-
-
-def unfreeze(model: GenerativeModel) -> None:
-    for p in model.players().values():
-        for q in p.parameters():
-            q.requires_grad_(True)
+def trainer_for(model: GenerativeModel, data: TensorData, steps: int = 1, seed: int = 0, tmp=None) -> Trainer:
+    """A Trainer over `model` and `data` (its run directory is only written by fit(), which these tests
+    never call), seeded like a training run."""
+    torch.manual_seed(seed)
+    cfg = TrainConfig(epochs=0, steps=steps, batch_size=BATCH, seed=seed)
+    return Trainer(model, data, cfg, RunDir(tmp or "unused-run-dir"))
 
 
 def train_steps(model: GenerativeModel, data: TensorData, steps: int, seed: int) -> None:
-    """A Trainer-free copy of Trainer.train_step, `steps` times, seeded like the Trainer."""
-    torch.manual_seed(seed)
-    stream = BatchStream(data, BATCH, seed=seed + 1)
-    players = model.players()
-    opts = {n: make_optimizer(p.parameters(), p.optim) for n, p in players.items()}
     model.train()
-    for step in range(steps):
-        model.progress = (step, steps)
-        batch = None
-        for phase in model.phases():
-            if phase.data or batch is None:
-                batch = stream.next()
-            freeze_for(model, phase.player)
-            loss = model.loss(phase.player, batch)["loss"]
-            opts[phase.player].zero_grad(set_to_none=True)
-            loss.backward()
-            opts[phase.player].step()
-            model.after_update(phase.player)
-        unfreeze(model)
+    trainer = trainer_for(model, data, steps, seed)
+    for _ in range(steps):
+        trainer.train_step()
 
 
-def phase_batches(model: GenerativeModel, data: TensorData):
-    """(phase, batch) for one step, re-using the batch where a phase says data=False."""
-    stream = BatchStream(data, BATCH, seed=1)
+def phases_of_one_step(trainer: Trainer):
+    """(phase, batch, step) for one step, drawing batches as the Trainer does."""
+    step = Step(trainer.step, trainer.total)
     batch = None
-    for phase in model.phases():
+    for phase in trainer.phases:
         if phase.data or batch is None:
-            batch = stream.next()
-        yield phase, batch
+            batch = trainer.stream.next()
+            step.new_minibatch()
+        yield phase, batch, step
 
 
 def snapshot(params) -> list[torch.Tensor]:
@@ -178,12 +155,17 @@ def test_players_are_disjoint_and_cover_every_trainable_parameter(built):
     assert seen == trainable
 
 
-def test_phases_name_players_and_every_player_has_a_phase(built):
+def test_phases_have_names_and_update_every_player(built):
     _, _, model, _ = built
     phases = model.phases()
     players = set(model.players())
     assert phases, "a step has at least one phase"
-    assert {ph.player for ph in phases} == players
+    assert all(isinstance(ph, Phase) and ph.name and ph.players for ph in phases)
+    assert {p for ph in phases for p in ph.players} == players, "a player that no phase updates"
+    assert all(set(ph.players) <= players for ph in phases)
+    names = {}
+    for ph in phases:  # one name per update: a repeated name (k D steps) is the same update
+        assert names.setdefault(ph.name, ph.players) == ph.players, f"phase name {ph.name!r} names two updates"
     assert phases[0].data, "the first phase of a step must draw a batch"
 
 
@@ -193,73 +175,143 @@ def test_phases_name_players_and_every_player_has_a_phase(built):
 
 def test_every_phase_loss_is_a_finite_scalar(built):
     _, _, model, data = built
-    for phase, batch in phase_batches(model, data):
-        freeze_for(model, phase.player)
-        out = model.loss(phase.player, batch)
-        assert "loss" in out, f"phase {phase.player!r} returned no 'loss'"
+    trainer = trainer_for(model, data)
+    for phase, batch, step in phases_of_one_step(trainer):
+        out = trainer.backward(phase, batch, step)
+        assert "loss" in out, f"phase {phase.name!r} returned no 'loss'"
         for k, v in out.items():
-            assert isinstance(v, torch.Tensor), f"{phase.player}: {k} is {type(v).__name__}, not a tensor"
-            assert v.dim() == 0, f"{phase.player}: {k} has shape {tuple(v.shape)}, expected a scalar"
-            assert v.is_floating_point(), f"{phase.player}: {k} has dtype {v.dtype}"
-            assert torch.isfinite(v), f"{phase.player}: {k} = {v.item()}"
-        assert out["loss"].requires_grad, f"{phase.player}: the loss does not depend on the player's parameters"
-    unfreeze(model)
+            assert isinstance(v, torch.Tensor), f"{phase.name}: {k} is {type(v).__name__}, not a tensor"
+            assert v.dim() == 0, f"{phase.name}: {k} has shape {tuple(v.shape)}, expected a scalar"
+            assert v.is_floating_point(), f"{phase.name}: {k} has dtype {v.dtype}"
+            assert torch.isfinite(v), f"{phase.name}: {k} = {v.item()}"
+        assert out["loss"].requires_grad, f"{phase.name}: the loss does not depend on any parameter"
+        trainer.update(phase, step)
 
 
 # ----------------------------------------------------------------------------------------------------
-# (b) gradients reach exactly the phase's player
+# (b) gradients reach exactly the phase's players, (c) an update moves them and nothing else, and the
+# frozen players' buffers (BatchNorm statistics) move only in the minibatch's shared forward passes
 
 
-def test_backward_reaches_every_parameter_of_the_phase_player_only(built):
+class _CountingStep(Step):
+    """A Step that notes when a shared forward pass runs, for the BatchNorm bookkeeping below."""
+
+    def __init__(self, step: Step, counts: dict):
+        super().__init__(step.index, step.total)
+        self._memo, self._counts = step._memo, counts
+
+    def shared(self, key, fn):
+        def counted():
+            self._counts["shared"] = True
+            try:
+                return fn()
+            finally:
+                self._counts["shared"] = False
+        return super().shared(key, counted)
+
+
+def _bn_modules(player) -> list[torch.nn.Module]:
+    return [m for mod in player.modules for m in mod.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+def test_a_phase_trains_its_players_only_and_leaves_frozen_buffers_alone(built):
     _, _, model, data = built
+    trainer = trainer_for(model, data)
     players = model.players()
-    for phase, batch in phase_batches(model, data):
+    named = {id(q): n for n, q in model.named_parameters()}
+    for phase, batch, step in phases_of_one_step(trainer):
+        params = {n: snapshot(p.parameters()) for n, p in players.items()}
+        buffers = {n: snapshot(p.buffers()) for n, p in players.items()}
+        # count each BatchNorm module's runs inside shared passes: the only ones a frozen player keeps
+        counts, runs = {"shared": False}, {}
+        hooks = [m.register_forward_hook(lambda mod, i, o: runs.__setitem__(
+                    id(mod), runs.get(id(mod), 0) + counts["shared"]))
+                 for p in players.values() for m in _bn_modules(p)]
         model.zero_grad(set_to_none=True)
-        freeze_for(model, phase.player)
-        model.loss(phase.player, batch)["loss"].backward()
+        try:
+            out = trainer.backward(phase, batch, _CountingStep(step, counts))
+        finally:
+            for h in hooks:
+                h.remove()
         for name, p in players.items():
-            named = {id(q): n for n, q in model.named_parameters()}
             for q in p.parameters():
-                where = f"phase {phase.player!r}, parameter {named.get(id(q), '?')} of {name!r}"
-                if name == phase.player:
+                where = f"phase {phase.name!r}, parameter {named.get(id(q), '?')} of {name!r}"
+                if name in phase.players:
                     assert q.grad is not None, f"{where}: no gradient"
                     assert torch.isfinite(q.grad).all(), f"{where}: non-finite gradient"
                 else:
                     assert q.grad is None, f"{where}: a frozen player received a gradient"
-        unfreeze(model)
-    # at least one gradient is not zero in every phase (a detached loss would give all zeros)
-    for phase, batch in phase_batches(model, data):
-        model.zero_grad(set_to_none=True)
-        freeze_for(model, phase.player)
-        model.loss(phase.player, batch)["loss"].backward()
-        assert any(q.grad.abs().sum() > 0 for q in players[phase.player].parameters())
-        unfreeze(model)
-
-
-# ----------------------------------------------------------------------------------------------------
-# (c) one optimizer step moves the phase's player only
-
-
-def test_one_step_changes_the_player_and_no_other(built):
-    _, _, model, data = built
-    players = model.players()
-    for phase, batch in phase_batches(model, data):
-        before = {n: snapshot(p.parameters()) for n, p in players.items()}
-        opt = make_optimizer(players[phase.player].parameters(), players[phase.player].optim)
-        freeze_for(model, phase.player)
-        loss = model.loss(phase.player, batch)["loss"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        model.after_update(phase.player)
-        unfreeze(model)
+        assert any(q.grad.abs().sum() > 0 for n in phase.players for q in players[n].parameters()), \
+            f"phase {phase.name!r}: every gradient is zero (a detached loss?)"
+        trainer.update(phase, step)
         for name, p in players.items():
-            changed = [not torch.equal(a, b.detach()) for a, b in zip(before[name], p.parameters())]
-            if name == phase.player:
-                assert all(changed), (f"phase {phase.player!r}: {changed.count(False)} of {len(changed)} "
-                                      f"parameter tensors did not move")
-            else:
-                assert not any(changed), f"phase {phase.player!r} moved parameters of {name!r}"
+            changed = [not torch.equal(a, b.detach()) for a, b in zip(params[name], p.parameters())]
+            if name in phase.players:
+                assert all(changed), (f"phase {phase.name!r}: {changed.count(False)} of {len(changed)} "
+                                      f"parameter tensors of {name!r} did not move")
+                continue
+            assert not any(changed), f"phase {phase.name!r} moved parameters of {name!r}"
+            for m in _bn_modules(p):
+                tracked = int(m.num_batches_tracked)
+                before = dict(zip([id(b) for b in p.buffers()], buffers[name]))
+                assert tracked - int(before[id(m.num_batches_tracked)]) == runs.get(id(m), 0), (
+                    f"phase {phase.name!r} updated the BatchNorm statistics of frozen player {name!r} outside "
+                    f"the minibatch's shared forward passes")
+                if not runs.get(id(m)):
+                    assert torch.equal(before[id(m.running_mean)], m.running_mean)
+                    assert torch.equal(before[id(m.running_var)], m.running_var)
+        assert out["loss"].requires_grad
+
+
+def test_a_frozen_players_buffers_are_restored_exactly():
+    """frozen(): a forward pass of a frozen network in train mode leaves its running statistics as they were,
+    while the active player's move; a shared pass keeps its updates."""
+    from genlab.models.base import OptimSpec, Player, frozen
+
+    a, b = torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    players = {"a": Player([a], OptimSpec()), "b": Player([b], OptimSpec())}
+    x = torch.randn(8, 3) + 5
+    with frozen(players, ["a"]) as ctx:
+        a(x), b(x)
+        assert ctx.params == list(a.parameters())
+    assert torch.equal(b.running_mean, torch.zeros(3)) and int(b.num_batches_tracked) == 0
+    assert not torch.equal(a.running_mean, torch.zeros(3)) and int(a.num_batches_tracked) == 1
+    step = Step()
+    with frozen(players, ["a"]) as ctx, step.phase(ctx):
+        b(x)  # phase-local: discarded
+        step.shared("b", lambda: b(x))  # the minibatch's pass: kept, once
+        b(x)
+    assert int(b.num_batches_tracked) == 1
+    torch.testing.assert_close(b.running_mean, 0.1 * x.mean(0))  # one update, momentum 0.1, from 0
+
+
+def test_alphagan_runs_each_network_once_per_minibatch_as_algorithm_1():
+    """One trainer step of alpha-GAN: the encoder runs once, the generator twice (x^ = G(E(x)), x_p = G(z)),
+    each discriminator once per input set, and one prior draw serves the step."""
+    model, data = build("alphagan", "img28")
+    calls = {"encoder": 0, "decoder": 0, "discriminator": 0, "code_discriminator": 0}
+    for name in calls:
+        getattr(model, name).register_forward_hook(lambda m, i, o, n=name: calls.__setitem__(n, calls[n] + 1))
+    draws = []
+    prior = model.prior
+    model.prior = lambda n, generator=None: draws.append(n) or prior(n, generator)
+    trainer_for(model, data).train_step()
+    assert calls == {"encoder": 1, "decoder": 2, "discriminator": 3, "code_discriminator": 2}
+    assert draws == [BATCH]
+
+
+def test_frozen_generator_statistics_do_not_depend_on_the_number_of_d_steps():
+    """A GAN's G batch-norm statistics move in G's phase only: one update per step, whatever the number k
+    of D steps (each of which runs G on fresh noise)."""
+    stats = []
+    for k in (1, 4):
+        model, data = build("dcgan", "img28")
+        model.cfg = dataclasses.replace(model.cfg, d_steps=k)
+        trainer = trainer_for(model, data)
+        trainer.train_step()
+        bn = _bn_modules(model.players()["gen"])
+        stats.append([int(m.num_batches_tracked) for m in bn])
+    assert stats[0] == stats[1] and all(n == 1 for n in stats[0])
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from torch import nn
 
 import genlab.models  # noqa: F401  (registration)
 from genlab.data.base import Batch, DataInfo
+from genlab.models.base import Step
 from genlab.divergences import NAMES
 from genlab.errors import ConfigError
 from genlab.models.cgan import CGAN
@@ -72,7 +73,7 @@ def test_wgan_gp_critic_has_no_batch_norm_and_its_loss_includes_the_penalty():
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.discriminator.modules())
     assert any(isinstance(m, nn.BatchNorm2d) for m in model.generator.modules())
     torch.manual_seed(0)
-    out = model.loss("disc", Batch(torch.rand(4, 1, 28, 28) * 2 - 1, None))
+    out = model.loss("disc", Batch(torch.rand(4, 1, 28, 28) * 2 - 1, None), Step())
     torch.testing.assert_close(out["loss"].detach(), -out["wasserstein"] + 10.0 * out["penalty"])
     assert out["penalty"] > 0
 
@@ -92,13 +93,17 @@ def test_wgan_gp_critic_layer_norm_is_per_sample_and_optional():
 # WGAN
 
 
-def test_wgan_critic_weights_are_clipped_before_each_critic_update():
+def test_wgan_critic_weights_are_clipped_when_built_and_after_each_critic_update():
     model = WGAN(WGANConfig(hidden=(32, 32), clip=0.05, init="torch"), POINTS)
-    assert max(p.abs().max() for p in model.discriminator.parameters()) > 0.05  # torch's init is wider
-    model.loss("disc", Batch(torch.randn(8, 2), None))
-    for p in model.discriminator.parameters():
-        assert p.abs().max() <= 0.05
-    assert any(p.abs().max() == 0.05 for p in model.discriminator.parameters())
+    assert all(p.abs().max() <= 0.05 for p in model.discriminator.parameters())
+    assert any(p.abs().max() == 0.05 for p in model.discriminator.parameters())  # torch's init is wider
+    with torch.no_grad():
+        for p in model.discriminator.parameters():
+            p.mul_(3.0)
+    model.after_update("gen", Step())  # the generator's update leaves the critic alone
+    assert max(p.abs().max() for p in model.discriminator.parameters()) > 0.05
+    model.after_update("disc", Step())
+    assert all(p.abs().max() <= 0.05 for p in model.discriminator.parameters())
     assert [m.bias for m in model.discriminator.modules() if isinstance(m, nn.Linear)][-1] is None
 
 
@@ -107,11 +112,10 @@ def test_wgan_critic_weights_are_clipped_before_each_critic_update():
 
 
 def generator_grads(model: GAN, batch: Batch, seed: int) -> list[torch.Tensor]:
-    for p in model.discriminator.parameters():
-        p.requires_grad_(False)  # as the trainer freezes D in G's phase
     model.zero_grad(set_to_none=True)
     torch.manual_seed(seed)
-    model.loss("gen", batch)["loss"].backward()
+    loss = model.loss("gen", batch, Step())["loss"]
+    loss.backward(inputs=list(model.generator.parameters()))  # as the trainer differentiates G's phase
     assert all(p.grad is None for p in model.discriminator.parameters())
     return [p.grad.clone() for p in model.generator.parameters()]
 
@@ -211,7 +215,7 @@ def test_fgan_offers_every_row_of_the_table():
         model = FGAN(FGANConfig(divergence=name, hidden=(8,), alpha=2.0 if name == "alpha" else 0.5), POINTS)
         torch.manual_seed(0)
         for player in ("disc", "gen"):
-            out = model.loss(player, Batch(torch.randn(16, 2), None))
+            out = model.loss(player, Batch(torch.randn(16, 2), None), Step())
             assert torch.isfinite(out["loss"]), (name, player)
 
 
@@ -227,14 +231,14 @@ def test_fgan_critic_loss_is_minus_the_bound_and_the_generator_descends_it():
     model = FGAN(FGANConfig(divergence="kl", hidden=(8,)), POINTS)
     batch = Batch(torch.randn(32, 2), None)
     torch.manual_seed(1)
-    d = model.loss("disc", batch)
+    d = model.loss("disc", batch, Step())
     torch.testing.assert_close(d["loss"].detach(), -d["divergence"])
     torch.manual_seed(1)
     fake = model.fake(32)
     v = model.D(fake)
     expected = -torch.exp(v - 1).mean()  # -E_Q[f*(g_f(V))] for KL: g_f(v) = v, f*(t) = exp(t - 1)
     torch.manual_seed(1)
-    torch.testing.assert_close(model.loss("gen", batch)["loss"], expected)
+    torch.testing.assert_close(model.loss("gen", batch, Step())["loss"], expected)
 
 
 def test_fgan_critic_penalty_is_the_squared_gradient_norm_of_the_critic():
@@ -249,9 +253,9 @@ def test_fgan_critic_penalty_is_the_squared_gradient_norm_of_the_critic():
     w2 = plain.discriminator.weight.pow(2).sum()
     batch = Batch(torch.randn(32, 2), None)
     torch.manual_seed(1)
-    base = plain.loss("disc", batch)["loss"]
+    base = plain.loss("disc", batch, Step())["loss"]
     torch.manual_seed(1)
-    out = model.loss("disc", batch)
+    out = model.loss("disc", batch, Step())
     torch.testing.assert_close(out["penalty"], w2.detach())
     torch.testing.assert_close(out["loss"], base + 1.5 * w2)
     out["loss"].backward()  # differentiable in the critic's weights
@@ -300,7 +304,7 @@ def test_pacgan_packs_m_samples_into_one_discriminator_input():
     y[5] += 1.0
     changed = model.D(x) != model.D(y)
     assert changed.tolist() == [False, True, False]
-    out = model.loss("disc", Batch(x, None))
+    out = model.loss("disc", Batch(x, None), Step())
     assert torch.isfinite(out["loss"])
     with pytest.raises(ConfigError, match="multiple"):
         model.D(torch.randn(10, 2))

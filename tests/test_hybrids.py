@@ -16,6 +16,7 @@ import genlab.models  # noqa: F401  (registration)
 from genlab.cli import main
 from genlab.config import DataConfig
 from genlab.data.base import Batch, DataInfo, load_data
+from genlab.models.base import Step
 from genlab.errors import ConfigError
 from genlab.evaluate import EvalContext, NotApplicable
 from genlab.losses import gan_discriminator_loss
@@ -25,8 +26,8 @@ from genlab.models.alphagan import AlphaGAN, AlphaGANConfig
 from genlab.models.bigan import BiGAN, BiGANConfig
 from genlab.models.cyclegan import CycleGAN, CycleGANConfig
 from genlab.models.gan import GAN, GANConfig
-from genlab.models.vae import reparameterize
 from genlab.models.vaegan import VAEGAN, VAEGANConfig
+from genlab.nets import reparameterize
 
 IMG8 = DataInfo("toy-8", "image", (1, 8, 8), 10, "pm1", False)
 PAIRED8 = DataInfo("toy-pair", "image", (1, 8, 8), 10, "pm1", False, domains=2)
@@ -60,7 +61,7 @@ def test_bigan_losses_are_the_gan_loss_on_pairs_with_the_labels_swapped_for_e_an
     enc, gen = model.D(x, model.encoder(x)), model.D(model.decoder(z), z)
     for player, expected in (("disc", gan_discriminator_loss(enc, gen)), ("gen", gan_discriminator_loss(gen, enc))):
         torch.manual_seed(3)  # the same z inside loss()
-        torch.testing.assert_close(model.loss(player, Batch(x, None))["loss"], expected)
+        torch.testing.assert_close(model.loss(player, Batch(x, None), Step())["loss"], expected)
 
 
 def test_bigan_gaussian_posterior_is_alis_reparameterized_encoder():
@@ -115,13 +116,25 @@ def test_aae_samples_decode_prior_draws_and_the_discriminator_sees_codes():
     z = model.prior(6, generator=torch.Generator().manual_seed(2))
     torch.testing.assert_close(model.sample(6, generator=torch.Generator().manual_seed(2)), model.decoder(z))
     x = images()
+    out = model.loss("reconstruction", Batch(x, None), Step())
+    rec = (x - model.decoder(model.encoder(x))).pow(2).mean()
+    torch.testing.assert_close(out["loss"], 10.0 * rec)
+    step = Step()  # the regularization phase: C on prior draws against the codes, then the encoder fools C
     torch.manual_seed(5)
     prior = model.C(model.prior(8))
-    expected = gan_discriminator_loss(prior, model.C(model.encoder(x)))
+    codes = model.C(model.encoder(x))
     torch.manual_seed(5)
-    torch.testing.assert_close(model.loss("disc", Batch(x, None))["loss"], expected)
-    out = model.loss("autoencoder", Batch(x, None))
-    torch.testing.assert_close(out["loss"], 10.0 * out["rec"] + out["enc_adv"])
+    torch.testing.assert_close(model.loss("disc", Batch(x, None), step)["loss"], gan_discriminator_loss(prior, codes))
+    torch.testing.assert_close(model.loss("regularization", Batch(x, None), step)["loss"],
+                               F.softplus(-codes).mean())
+
+
+def test_aae_has_the_papers_two_phases():
+    model = AAE(AAEConfig(**SMALL), IMG8)
+    phases = model.phases()
+    assert [(p.name, p.players, p.data) for p in phases] == [
+        ("reconstruction", ("encoder", "decoder"), True), ("disc", ("disc",), False),
+        ("regularization", ("encoder",), False)]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -132,11 +145,11 @@ def test_alphagan_loss_is_lambda_times_l1_plus_the_adversarial_terms():
     torch.manual_seed(0)
     model = AlphaGAN(AlphaGANConfig(rec_weight=7.0, **SMALL), IMG8)
     x = images()
-    enc = model.loss("encoder", Batch(x, None))
+    enc = model.loss("encoder", Batch(x, None), Step())
     l1 = (x - model.decoder(model.encoder(x))).abs().mean()
     torch.testing.assert_close(enc["rec_l1"], l1.detach())
     torch.testing.assert_close(enc["loss"], 7.0 * enc["rec_l1"] + enc["enc_adv"])
-    gen = model.loss("generator", Batch(x, None))
+    gen = model.loss("generator", Batch(x, None), Step())
     torch.testing.assert_close(gen["loss"], 7.0 * l1.detach() + gen["gen_adv"])
 
 
@@ -147,14 +160,14 @@ def test_alphagan_lambda_zero_removes_the_reconstruction_gradient(rec_weight):
     model = AlphaGAN(AlphaGANConfig(rec_weight=rec_weight, **SMALL), IMG8)
     last = [m for m in model.code_discriminator.modules() if isinstance(m, nn.Linear)][-1]
     nn.init.zeros_(last.weight)  # C(z) = its bias, whatever z
-    model.loss("encoder", Batch(images(), None))["loss"].backward()
+    model.loss("encoder", Batch(images(), None), Step())["loss"].backward()
     norm = sum(p.grad.abs().sum() for p in model.encoder.parameters())
     assert (norm == 0) == (rec_weight == 0)
 
 
 def test_alphagan_players_and_phase_order_follow_algorithm_1():
     model = AlphaGAN(AlphaGANConfig(**SMALL), IMG8)
-    assert [p.player for p in model.phases()] == ["encoder", "generator", "disc", "code_disc"]
+    assert [p.name for p in model.phases()] == ["encoder", "generator", "disc", "code_disc"]
     assert [p.data for p in model.phases()] == [True, False, False, False]  # one minibatch per iteration
     players = model.players()
     assert players["encoder"].modules == [model.encoder] and players["generator"].modules == [model.decoder]
@@ -195,7 +208,7 @@ def test_vaegan_losses_combine_the_terms_as_algorithm_1():
     torch.manual_seed(0)
     model = VAEGAN(VAEGANConfig(gamma=2.0, **SMALL), IMG8)
     x = images()
-    enc = model.loss("encoder", Batch(x, None))
+    enc = model.loss("encoder", Batch(x, None), Step())
     torch.testing.assert_close(enc["loss"], enc["kl"] + enc["llike"])
     torch.manual_seed(4)
     mu, logvar = model.encode(x)
@@ -206,7 +219,7 @@ def test_vaegan_losses_combine_the_terms_as_algorithm_1():
     disc = F.softplus(-real).mean() + F.softplus(rec).mean() + F.softplus(prior).mean()
     for player, expected in (("decoder", decoder), ("disc", disc)):
         torch.manual_seed(4)  # the same noise inside loss()
-        torch.testing.assert_close(model.loss(player, Batch(x, None))["loss"], expected)
+        torch.testing.assert_close(model.loss(player, Batch(x, None), Step())["loss"], expected)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -223,19 +236,19 @@ def test_cyclegan_losses_vanish_for_identity_generators_and_fooled_discriminator
     model.G, model.F = nn.Identity(), nn.Identity()
     model.D_A, model.D_B = Ones(), Ones()
     a, b = images(), images(seed=1)
-    out = model.loss("gen", Batch(a, None, b))
+    out = model.loss("gen", Batch(a, None, b), Step())
     assert out["cycle"] == 0 and out["identity"] == 0 and out["gan"] == 0 and out["loss"] == 0
     errors = model.cycle(a, b)
     assert torch.equal(errors["a"], torch.zeros(8)) and torch.equal(errors["b"], torch.zeros(8))
     # the discriminators' loss with D = 1 everywhere: 1/2 (0 + 1) per domain
-    torch.testing.assert_close(model.loss("disc", Batch(a, None, b))["loss"], torch.tensor(1.0))
+    torch.testing.assert_close(model.loss("disc", Batch(a, None, b), Step())["loss"], torch.tensor(1.0))
 
 
 def test_cyclegan_cycle_loss_is_lambda_times_both_l1_cycles():
     torch.manual_seed(0)
     model = CycleGAN(CycleGANConfig(hidden=(16,), width=4, blocks=1, cycle_weight=3.0), PAIRED8)
     a, b = images(), images(seed=1)
-    out = model.loss("gen", Batch(a, None, b))
+    out = model.loss("gen", Batch(a, None, b), Step())
     expected = (model.F(model.G(a)) - a).abs().mean() + (model.G(model.F(b)) - b).abs().mean()
     torch.testing.assert_close(out["cycle"], expected.detach())
     torch.testing.assert_close(out["loss"], out["gan"] + 3.0 * out["cycle"])
@@ -247,9 +260,9 @@ def test_cyclegan_samples_translate_the_domain_a_images_it_was_trained_on():
     torch.manual_seed(0)
     model = CycleGAN(CycleGANConfig(hidden=(16,), width=4, blocks=1, bank=10), PAIRED8)
     a = images(12)
-    model.loss("gen", Batch(a[:6], None, images(6, seed=1)))
-    model.loss("disc", Batch(a[:6], None, images(6, seed=1)))  # the same batch again: not remembered twice
-    model.loss("gen", Batch(a[6:], None, images(6, seed=2)))
+    model.loss("gen", Batch(a[:6], None, images(6, seed=1)), Step())
+    model.loss("disc", Batch(a[:6], None, images(6, seed=1)), Step())  # the same batch again: not remembered twice
+    model.loss("gen", Batch(a[6:], None, images(6, seed=2)), Step())
     assert int(model.bank_filled) == 10 and torch.equal(model.bank_a, a[:10])
     model.eval()
     s = model.sample(20, generator=torch.Generator().manual_seed(0))

@@ -70,8 +70,8 @@ def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatc
     calls = {"n": 0}
     original = VAE.loss
 
-    def loss(self, player, batch):
-        out = original(self, player, batch)
+    def loss(self, phase, batch, step):
+        out = original(self, phase, batch, step)
         calls["n"] += 1
         if calls["n"] == 15:
             out["loss"] = out["loss"] * float("nan")

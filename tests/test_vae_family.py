@@ -12,6 +12,7 @@ import torch
 import genlab.models  # noqa: F401
 from genlab.api import make_configs
 from genlab.data.base import Batch, DataInfo
+from genlab.models.base import Step
 from genlab.errors import ConfigError
 from genlab.losses import (diag_gaussian_log_density, elbo_bound, gaussian_kl_std_normal, iwae_bound,
                            renyi_bound, std_normal_log_density)
@@ -58,9 +59,9 @@ def test_iwae_with_k1_and_the_same_noise_is_the_vae_elbo():
     iwae = small(IWAE, IWAEConfig, k=1)
     iwae.load_state_dict(vae.state_dict())
     torch.manual_seed(3)
-    a = vae.loss("vae", Batch(x, None))["loss"]
+    a = vae.loss("vae", Batch(x, None), Step())["loss"]
     torch.manual_seed(3)
-    b = iwae.loss("vae", Batch(x, None))["loss"]
+    b = iwae.loss("vae", Batch(x, None), Step())["loss"]
     assert torch.equal(a, b)
     # and the ELBO is the K=1 case of the shared log weights
     lw = vae.log_weights(x, 1, generator=torch.Generator().manual_seed(1))
@@ -148,7 +149,7 @@ def test_dreg_encoder_gradient_vanishes_at_the_exact_posterior():
         model.load_state_dict(base.state_dict())
         model.zero_grad()
         torch.manual_seed(0)
-        model.loss("vae", Batch(x, None))["loss"].backward()
+        model.loss("vae", Batch(x, None), Step())["loss"].backward()
         enc_grad = model.encoder.net[0].weight.grad.abs().max().item()
         if vanishes:
             assert enc_grad < 1e-4, enc_grad
@@ -162,7 +163,7 @@ def test_dreg_and_reparam_give_the_same_decoder_gradient():
     for est in ("reparam", "dreg"):
         m = small(IWAE, IWAEConfig, k=5, estimator=est)
         torch.manual_seed(4)
-        m.loss("vae", Batch(x, None))["loss"].backward()
+        m.loss("vae", Batch(x, None), Step())["loss"].backward()
         grads[est] = m.decoder.net[-2].weight.grad.clone()
     torch.testing.assert_close(grads["dreg"], grads["reparam"], rtol=1e-4, atol=1e-6)
 
@@ -210,7 +211,7 @@ def test_two_stochastic_layers_and_the_conditional_vae():
     torch.manual_seed(0)
     c = CVAE(VAEConfig(latent_dim=4, hidden=(32,)), IMG)
     y = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
-    assert torch.isfinite(c.loss("vae", Batch(x, y))["loss"])
+    assert torch.isfinite(c.loss("vae", Batch(x, y), Step())["loss"])
     gen = lambda: torch.Generator().manual_seed(5)  # noqa: E731
     # the label changes the samples; the same label and noise give the same samples
     a = c.sample(4, gen(), y=torch.zeros(4, dtype=torch.long))

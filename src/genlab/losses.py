@@ -85,6 +85,25 @@ def gan_generator_loss(fake_logits: torch.Tensor, kind: str = "ns") -> torch.Ten
     raise ValueError(f"unknown generator loss {kind!r}")
 
 
+def lsgan_loss(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """The least-squares GAN loss (Mao et al. 2017) E (D - target)^2 over the batch."""
+    return (logits - target).pow(2).mean()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Reconstruction errors per example: (B, ...) -> (B,).
+
+
+def l1_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """|a - b| averaged over dimensions, per example."""
+    return (a - b).abs().flatten(1).mean(1)
+
+
+def half_squared_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """1/2 ||a - b||^2 summed over dimensions, per example: -log N(a; b, I) up to a constant."""
+    return 0.5 * (a - b).pow(2).flatten(1).sum(1)
+
+
 # ----------------------------------------------------------------------------------------------------
 # Bounds on log p(x) from log importance weights lw = log p(x, z_k) - log q(z_k | x), shape (B, K).
 

@@ -21,9 +21,9 @@ import torch
 
 from .checkpoint import latest_checkpoint, load_state, load_weights, save_checkpoint
 from .config import TrainConfig
-from .data.base import BatchStream, TensorData
+from .data.base import Batch, BatchStream, TensorData
 from .errors import GenlabError, NonFiniteLossError
-from .models.base import GenerativeModel, OptimSpec
+from .models.base import GenerativeModel, OptimSpec, Phase, Step, frozen
 from .plots import plot_curves, samples_over_epochs, save_image_grid, save_points
 from .rundir import RunDir
 
@@ -92,6 +92,10 @@ class Trainer:
             seen |= ids
         self.optimizers = {name: make_optimizer(self.params[name], p.optim) for name, p in self.players.items()}
         self.phases = model.phases()
+        for phase in self.phases:
+            unknown = [n for n in phase.players if n not in self.players]
+            if unknown:
+                raise ValueError(f"phase {phase.name!r} updates unknown players {unknown}")
         self.stream = BatchStream(data, cfg.batch_size, seed=cfg.seed + 1)
         self.total = total_steps(cfg, self.stream.batches_per_epoch, sum(p.data for p in self.phases))
         self.step = 0
@@ -144,47 +148,52 @@ class Trainer:
     # one step
 
     def train_step(self) -> None:
+        """One step: the model's phases in order, each updating its players by the loss it names while the
+        other players are frozen; a phase with data=True draws a fresh minibatch (and starts a new memo)."""
         factor = lr_factor(self.cfg.lr_schedule, self.step, self.total)
         for name, opt in self.optimizers.items():
             for g in opt.param_groups:
                 g["lr"] = self.players[name].optim.lr * factor
+        step = Step(self.step, self.total)
         batch = None
-        multi = len(self.players) > 1
         for phase in self.phases:
             if phase.data or batch is None:
                 batch = self.stream.next()
-            if multi:  # only the updated player's parameters take gradients in its phase
-                for name, ps in self.params.items():
-                    for p in ps:
-                        p.requires_grad_(name == phase.player)
-            out = self.model.loss(phase.player, batch)
+                step.new_minibatch()
+            out = self.backward(phase, batch, step)
+            self.update(phase, step)
+            for k, v in out.items():
+                self._accumulate(f"{phase.name}_loss" if k == "loss" else k, v)
+        self.step += 1
+
+    def backward(self, phase: Phase, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        """The phase's loss and its gradient with respect to the phase's players' parameters only (their
+        .grad); the other players are frozen meanwhile. Returns the model's named values."""
+        with frozen(self.players, phase.players) as ctx, step.phase(ctx):
+            out = self.model.loss(phase.name, batch, step)
             loss = out["loss"]
             if not torch.isfinite(loss):
-                self._non_finite(phase.player, loss)
-            opt = self.optimizers[phase.player]
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            self.model.after_update(phase.player)
-            self._accumulate(f"{phase.player}_loss", loss)
-            for k, v in out.items():
-                if k != "loss":
-                    self._accumulate(k, v)
-        if multi:
-            for ps in self.params.values():
-                for p in ps:
-                    p.requires_grad_(True)
-        self.step += 1
+                self._non_finite(phase.name, loss)
+            for name in phase.players:
+                self.optimizers[name].zero_grad(set_to_none=True)
+            loss.backward(inputs=ctx.params, retain_graph=step.retains_graph)
+        return out
+
+    def update(self, phase: Phase, step: Step) -> None:
+        """The optimizer step of each of the phase's players, then the model's after_update."""
+        for name in phase.players:
+            self.optimizers[name].step()
+        self.model.after_update(phase.name, step)
 
     def _accumulate(self, key: str, value: torch.Tensor) -> None:
         v = value.detach()
         self.acc[key] = self.acc.get(key, 0.0) + v  # stays a tensor until logged: no sync per step
         self.count[key] = self.count.get(key, 0) + 1
 
-    def _non_finite(self, player: str, loss: torch.Tensor) -> None:
+    def _non_finite(self, phase: str, loss: torch.Tensor) -> None:
         last = latest_checkpoint(self.run.checkpoints)
         kept = f"the last good checkpoint ({last.name}) is kept" if last else "no checkpoint had been saved yet"
-        msg = (f"training stopped at step {self.step + 1}: the {player} loss is {loss.item()}; {kept}. "
+        msg = (f"training stopped at step {self.step + 1}: the {phase} loss is {loss.item()}; {kept}. "
                f"Try a lower learning rate or another seed.")
         self.run.write_status("failed", self.step, msg)
         raise NonFiniteLossError(msg)
@@ -244,7 +253,6 @@ class Trainer:
         try:
             with self._sigint():
                 while self.step < self.total:
-                    self.model.progress = (self.step, self.total)
                     self.train_step()
                     bar.update(1)
                     if self.step % cfg.log_every == 0 or self.step == self.total:

@@ -9,15 +9,15 @@ sigma^2(x)) sampled by reparameterization, which can spread each example's code 
 the data to fill the prior. Each minibatch goes through the paper's two phases:
 
     reconstruction:  descend  lambda ||x - G(E(x))||^2                      (encoder and decoder)
-    regularization:  ascend   log C(z) + log(1 - C(E(x))),  z ~ p(z)        (update C)
-                     descend  -log C(E(x))                                  (encoder, non-saturating)
+    regularization:  z^ = E(x) with the updated encoder, z ~ p(z)
+                     ascend   log C(z) + log(1 - C(z^))                     (update C)
+                     descend  -log C(z^)                                    (encoder, non-saturating)
 
-The encoder is in both phases, and genlab's players never share parameters, so the reconstruction step
-and the encoder's regularization step are one update of the autoencoder with the summed loss
-lambda ||x - G(E(x))||^2 - log C(E(x)) (the decoder only sees the first term; lambda plays the part of the
-paper's ratio of the two phases' learning rates); then C is updated on the same batch. The squared error is
-averaged over dimensions (so lambda does not depend on the data's size), as alpha-GAN's L1 error.
-``sample``: G(z), z ~ p(z).
+The codes z^ of the regularization phase are computed once (``step.shared``) and serve both its updates.
+The squared error is averaged over dimensions (as alpha-GAN's L1 error). The encoder has one Adam
+optimizer for both of its phases, whose moment estimates see both phases' gradients: lambda sets how large
+the reconstruction gradients are against the adversarial ones there (the paper sets the two phases' step
+sizes apart instead). ``sample``: G(z), z ~ p(z).
 
 Priors (section 3 of the paper): ``gaussian`` N(0, I), or ``mog``, a mixture of K equally likely Gaussians
 of standard deviation ``mog_std``: in 2-D their means lie on a circle of radius ``mog_radius``, in other
@@ -37,7 +37,7 @@ from ..data.base import Batch
 from ..losses import gan_discriminator_loss, gan_generator_loss
 from ..nets import MLP
 from ..registry import MODELS
-from .base import Phase, Player
+from .base import Phase, Player, Step
 from .hybrid import AutoencodingGAN, HybridConfig
 
 
@@ -49,7 +49,7 @@ class AAEConfig(HybridConfig):
     mog_radius: float = 4.0  # distance of each component's mean from the origin
     mog_std: float = 0.5
     code_hidden: tuple[int, ...] = (256, 256)  # MLP hidden sizes of the code discriminator C
-    rec_weight: float = 10.0  # lambda, the weight of the reconstruction error against the regularization loss
+    rec_weight: float = 10.0  # lambda, the weight of the reconstruction error (see the docstring)
 
     def __post_init__(self):
         super().__post_init__()
@@ -93,11 +93,13 @@ class AAE(AutoencodingGAN):
         self.register_buffer("means", mixture_means(c.mog_components, c.latent_dim, c.mog_radius), persistent=False)
 
     def players(self) -> dict[str, Player]:
-        return {"autoencoder": Player([self.encoder, self.decoder], self.adam(self.cfg.lr_g)),
+        return {"encoder": Player([self.encoder], self.adam(self.cfg.lr_g)),
+                "decoder": Player([self.decoder], self.adam(self.cfg.lr_g)),
                 "disc": Player([self.code_discriminator], self.adam(self.cfg.lr_d))}
 
     def phases(self) -> list[Phase]:
-        return [Phase("autoencoder"), Phase("disc", data=False)]
+        return [Phase("reconstruction", players=("encoder", "decoder")), Phase("disc", data=False),
+                Phase("regularization", players=("encoder",), data=False)]
 
     def prior(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         if self.cfg.prior == "gaussian":
@@ -108,13 +110,14 @@ class AAE(AutoencodingGAN):
     def C(self, z: torch.Tensor) -> torch.Tensor:
         return self.code_discriminator(z).squeeze(-1)  # (B,) logits: z from the prior
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         x = batch.x
-        z = self.code(x)
-        if player == "autoencoder":
-            rec = (x - self.decoder(z)).pow(2).mean()
-            adv = gan_generator_loss(self.C(z))
-            return {"loss": self.cfg.rec_weight * rec + adv, "rec": rec.detach(), "enc_adv": adv.detach()}
-        prior, codes = self.C(self.prior(x.shape[0])), self.C(z.detach())
-        return {"loss": gan_discriminator_loss(prior, codes), "c_prior": torch.sigmoid(prior).mean().detach(),
-                "c_codes": torch.sigmoid(codes).mean().detach()}
+        if phase == "reconstruction":
+            rec = (x - self.decoder(self.code(x))).pow(2).mean()
+            return {"loss": self.cfg.rec_weight * rec, "rec": rec.detach()}
+        codes = step.shared("codes", lambda: self.code(x))  # z^ = E(x) after the reconstruction update
+        if phase == "disc":
+            prior, posterior = self.C(self.prior(x.shape[0])), self.C(codes.detach())
+            return {"loss": gan_discriminator_loss(prior, posterior), "c_prior": torch.sigmoid(prior).mean().detach(),
+                    "c_codes": torch.sigmoid(posterior).mean().detach()}
+        return {"loss": gan_generator_loss(self.C(codes))}

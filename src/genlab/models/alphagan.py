@@ -4,7 +4,9 @@ Auto-Encoding Generative Adversarial Networks", Algorithm 1).
 An autoencoder and a GAN that share the generator, with two discriminators: D on data tells real x from
 reconstructions x^ = G(E(x)) and samples x_p = G(z); C on codes tells prior draws z ~ N(0, I) from codes
 z^ = E(x) (an implicit, here deterministic, encoder). The reconstruction term is an L1 error weighted by
-lambda. For each minibatch x and prior draw z, the four networks are updated in turn:
+lambda. For each minibatch x and prior draw z (Algorithm 1):
+
+    z^ = E(x),  x^ = G(z^),  x_p = G(z)                                (once per minibatch)
 
     encoder:    descend  lambda ||x - x^||_1 + A(C(z^))
     generator:  descend  lambda ||x - x^||_1 + A(D(x^)) + A(D(x_p))
@@ -15,6 +17,11 @@ lambda. For each minibatch x and prior draw z, the four networks are updated in 
 with A(d) = -log d, the non-saturating loss (``gen_loss=ns``), or A(d) = -log(d / (1 - d)), the density-ratio
 form of the paper's Algorithm 1 (``gen_loss=ratio``: minus the logit). The L1 error is averaged over
 dimensions (so lambda does not depend on the image size) and every term over the batch.
+
+The forward pass above, with D's outputs on x, x^, x_p and C's on z^, z, is computed once per minibatch
+(``step.shared``) and the four networks are then updated in turn, each by its own gradient of that pass, as
+in Algorithm 1: no network is run twice. (A phase differentiates only through networks not yet updated in
+the step: the generator's loss reaches G through D, which updates later.)
 ``reconstruct(x)`` = G(E(x)); ``sample``: G(z), z ~ N(0, I).
 """
 
@@ -31,7 +38,7 @@ from ..data.base import Batch
 from ..losses import gan_discriminator_loss
 from ..nets import MLP, make_encoder
 from ..registry import MODELS
-from .base import Phase, Player
+from .base import Phase, Player, Step
 from .hybrid import AutoencodingGAN, HybridConfig
 
 
@@ -45,6 +52,18 @@ class AlphaGANConfig(HybridConfig):
         super().__post_init__()
         check(self.rec_weight >= 0, "rec_weight", "must be >= 0")
         check(all(h >= 1 for h in self.code_hidden), "code_hidden", "sizes must be >= 1")
+
+
+@dataclass
+class AlphaGANPass:
+    """What the four updates of one minibatch share: the L1 error and the discriminators' logits (B,)."""
+
+    rec: torch.Tensor  # ||x - x^||_1, averaged
+    d_real: torch.Tensor  # D(x)
+    d_rec: torch.Tensor  # D(x^)
+    d_prior: torch.Tensor  # D(x_p)
+    c_codes: torch.Tensor  # C(z^)
+    c_prior: torch.Tensor  # C(z)
 
 
 @MODELS.register("alphagan")
@@ -81,23 +100,29 @@ class AlphaGAN(AutoencodingGAN):
         """A(d) averaged over the batch, from logits of d."""
         return F.softplus(-logits).mean() if self.cfg.gen_loss == "ns" else -logits.mean()
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
-        x = batch.x
+    def forward_pass(self, x: torch.Tensor) -> AlphaGANPass:
+        """Algorithm 1's forward pass for a minibatch x and a prior draw z."""
         z_hat = self.encoder(x)
-        if player == "code_disc":
-            prior, codes = self.C(self.prior(x.shape[0])), self.C(z_hat)
-            return {"loss": gan_discriminator_loss(prior, codes), "c_prior": torch.sigmoid(prior).mean().detach(),
-                    "c_codes": torch.sigmoid(codes).mean().detach()}
         x_hat = self.decoder(z_hat)
-        rec = (x - x_hat).abs().mean()
-        if player == "encoder":
-            adv = self.adversarial(self.C(z_hat))
-            return {"loss": self.cfg.rec_weight * rec + adv, "rec_l1": rec.detach(), "enc_adv": adv.detach()}
-        x_p = self.decoder(self.prior(x.shape[0]))
-        if player == "generator":
-            adv = self.adversarial(self.D(x_hat)) + self.adversarial(self.D(x_p))
-            return {"loss": self.cfg.rec_weight * rec + adv, "gen_adv": adv.detach()}
-        real, rec_logits, fake = self.D(x), self.D(x_hat), self.D(x_p)
-        loss = F.softplus(-real).mean() + F.softplus(rec_logits).mean() + F.softplus(fake).mean()
-        return {"loss": loss, "d_real": torch.sigmoid(real).mean().detach(),
-                "d_rec": torch.sigmoid(rec_logits).mean().detach(), "d_prior": torch.sigmoid(fake).mean().detach()}
+        z = self.prior(x.shape[0])
+        x_p = self.decoder(z)
+        return AlphaGANPass(rec=(x - x_hat).abs().mean(), d_real=self.D(x), d_rec=self.D(x_hat), d_prior=self.D(x_p),
+                            c_codes=self.C(z_hat), c_prior=self.C(z))
+
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        p = step.shared("pass", lambda: self.forward_pass(batch.x))
+        lam = self.cfg.rec_weight
+        if phase == "encoder":
+            adv = self.adversarial(p.c_codes)
+            return {"loss": lam * p.rec + adv, "rec_l1": p.rec.detach(), "enc_adv": adv.detach()}
+        if phase == "generator":
+            adv = self.adversarial(p.d_rec) + self.adversarial(p.d_prior)
+            return {"loss": lam * p.rec + adv, "gen_adv": adv.detach()}
+        if phase == "disc":
+            loss = F.softplus(-p.d_real).mean() + F.softplus(p.d_rec).mean() + F.softplus(p.d_prior).mean()
+            return {"loss": loss, "d_real": torch.sigmoid(p.d_real).mean().detach(),
+                    "d_rec": torch.sigmoid(p.d_rec).mean().detach(),
+                    "d_prior": torch.sigmoid(p.d_prior).mean().detach()}
+        return {"loss": gan_discriminator_loss(p.c_prior, p.c_codes),
+                "c_prior": torch.sigmoid(p.c_prior).mean().detach(),
+                "c_codes": torch.sigmoid(p.c_codes).mean().detach()}

@@ -1,36 +1,52 @@
 """The contract between a model and the one trainer.
 
-A model is an ``nn.Module`` that says *what* it trains and *how one step goes*; the trainer owns the
-optimizers, the loop, devices, logging, checkpoints and the NaN guard.
+A model is an ``nn.Module`` that says *what* it trains and *how one step goes*, as its paper's algorithm box
+does; the trainer owns the optimizers, the loop, devices, logging, checkpoints and the NaN guard.
 
 - ``players()``: named groups of modules, each with its own optimizer (a VAE has one player, a GAN two,
-  alpha-GAN three or four). Players never share parameters.
-- ``phases()``: the sequence of updates that makes one training step, e.g. ``[disc] * k + [gen]``.
-  Each phase names a player; ``data=False`` re-uses the previous phase's batch instead of drawing a new one.
-- ``loss(player, batch)``: a dict of named scalars; ``"loss"`` is minimized with respect to that player's
-  parameters (the trainer freezes the other players during the phase), the rest are logged.
-- ``after_update(player)``: optional, for constraints such as weight clipping.
+  alpha-GAN four). Players never share parameters.
+- ``phases()``: the updates that make one training step, in order, e.g. ``[Phase("disc")] * k +
+  [Phase("gen", data=False)]``. A phase has a name (the loss it minimizes; logged as ``NAME_loss``), the
+  players it updates (default: the player of the same name; AAE's reconstruction phase updates the encoder
+  and the decoder), and whether it draws a fresh minibatch (``data=False`` re-uses the previous phase's).
+- ``loss(phase, batch, step)``: a dict of named scalars; ``"loss"`` is minimized with respect to the
+  phase's players' parameters, the other values are logged. ``step`` (a ``Step``) carries the step's index
+  and the run's total (for schedules such as KL annealing: a pure function of the step, so resume stays
+  exact) and ``step.shared(key, fn)``: a memo for what the phases of one minibatch share (z, G(z), E(x) ...),
+  computed once, as the paper's algorithm computes it once.
+- ``after_update(phase, step)``: optional, called after each phase's optimizer step (e.g. weight clipping).
 - ``sample(n, generator, y)``: n draws from the model in model space (the trainer maps them to data space).
   Conditional models (``conditional = True``) take class labels ``y`` (n,), and draw them uniformly with
   ``generator`` when ``y`` is None; other models ignore ``y``.
 - Translation models (``domains = 2``, e.g. CycleGAN) train on two-domain datasets (``data/pairs.py``):
   each batch carries the second, unpaired domain in ``batch.x_b``.
-- ``progress``: before every step the trainer sets ``model.progress = (step, total_steps)``, for schedules
-  such as KL annealing (a pure function of the step, so resume stays exact).
 
-Because the trainer calls ``backward`` and ``step``, gradient averaging across processes, mixed
-precision and gradient accumulation can be added there without touching a model.
+During a phase the other players are ``frozen``: they take no gradient (the trainer differentiates the loss
+with respect to the phase's players only), and their buffers (BatchNorm running statistics) are left exactly
+as they were, so a network's statistics move only in its own phases and in the step's shared forward passes
+(``step.shared``), never because another player trained. Quantities in the memo keep their autograd graph
+for later phases of the same minibatch: a later phase may differentiate through a network that has not been
+updated since (alpha-GAN's generator through x^ = G(E(x)) after the encoder's update), never through one that
+has (PyTorch refuses: a parameter was modified in place).
+
+Because the trainer calls ``backward`` and ``step``, gradient averaging across processes, mixed precision
+and gradient accumulation live there without touching a model.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Optional
+from typing import Any, Callable, ClassVar, Iterable, Literal, Optional, TypeVar
 
 import torch
 from torch import nn
 
+from ..config import check
 from ..data.base import Batch, DataInfo
+from ..errors import ConfigError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,26 @@ class OptimSpec:
 
 
 @dataclass
+class AdversarialOptim:
+    """The optimizer fields of every adversarial model, declared once: a step size for the networks that
+    generate (and encode), one for the discriminators, and Adam's betas."""
+
+    lr_g: float = 2e-4  # step size of the generator (and encoder)
+    lr_d: float = 2e-4  # step size of the discriminators (critics)
+    beta1: float = 0.5  # Adam's betas (unused by rmsprop)
+    beta2: float = 0.999
+
+    def __post_init__(self):
+        check(self.lr_g > 0, "lr_g", "must be > 0")
+        check(self.lr_d > 0, "lr_d", "must be > 0")
+        check(0 <= self.beta1 < 1, "beta1", "must be in [0, 1)")
+        check(0 <= self.beta2 < 1, "beta2", "must be in [0, 1)")
+
+    def optimizer(self, lr: float, name: Literal["adam", "rmsprop", "sgd"] = "adam") -> "OptimSpec":
+        return OptimSpec(name, lr, (self.beta1, self.beta2))
+
+
+@dataclass
 class Player:
     modules: list[nn.Module]
     optim: OptimSpec
@@ -50,11 +86,115 @@ class Player:
     def parameters(self) -> list[nn.Parameter]:
         return [p for m in self.modules for p in m.parameters()]
 
+    def buffers(self) -> list[torch.Tensor]:
+        return [b for m in self.modules for b in m.buffers()]
+
 
 @dataclass(frozen=True)
 class Phase:
-    player: str
-    data: bool = True  # draw a fresh batch for this phase
+    """One update of a training step: ``name`` is the loss it minimizes (logged as ``NAME_loss``),
+    ``players`` whose parameters it updates (default: the player called ``name``), ``data`` whether it draws
+    a fresh minibatch (False: the previous phase's)."""
+
+    name: str
+    players: tuple[str, ...] = ()
+    data: bool = True
+
+    def __post_init__(self):
+        if not self.players:
+            object.__setattr__(self, "players", (self.name,))
+        elif isinstance(self.players, str):
+            object.__setattr__(self, "players", (self.players,))
+
+
+class frozen:
+    """The phase context: inside it only the `active` players train.
+
+    The other players' buffers are restored on exit, so that their BatchNorm running statistics stay exactly
+    as they were; the trainer differentiates the loss with respect to ``self.params`` (the active players'
+    parameters) only, so the others take no gradient. Forward passes made through ``Step.shared`` belong to
+    the minibatch, not to the phase: their updates of any network's statistics are kept (``shared_scope``).
+    """
+
+    def __init__(self, players: dict[str, Player], active: Iterable[str]):
+        active = tuple(active)
+        unknown = [a for a in active if a not in players]
+        if unknown:
+            raise ValueError(f"phase updates unknown players {unknown}; the model's players: {list(players)}")
+        self.params = [p for name in active for p in players[name].parameters()]
+        mine = {id(b) for name in active for b in players[name].buffers()}
+        seen: set[int] = set()
+        self._others: list[torch.Tensor] = []
+        for name, player in players.items():
+            for b in player.buffers():
+                if id(b) not in mine and id(b) not in seen:
+                    seen.add(id(b))
+                    self._others.append(b)
+        self._saved: list[torch.Tensor] = []
+
+    def __enter__(self) -> "frozen":
+        self._saved = [b.detach().clone() for b in self._others]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._restore()
+
+    @torch.no_grad()
+    def _restore(self) -> None:
+        # through .data: BatchNorm's autograd node keeps its running statistics as saved tensors (unused by a
+        # training-mode backward), and a tracked in-place copy would fail the version check of a later phase
+        # that differentiates through a shared forward pass
+        for b, v in zip(self._others, self._saved):
+            b.data.copy_(v)
+
+    @contextmanager
+    def shared_scope(self):
+        """A forward pass of the minibatch's shared quantities: frozen players' statistics start from their
+        saved values and keep what the pass does to them."""
+        self._restore()
+        try:
+            yield
+        finally:
+            self._saved = [b.detach().clone() for b in self._others]
+
+
+class Step:
+    """What a phase knows of its step: ``index`` (0-based), the run's ``total`` steps, and a memo shared by
+    the phases of one minibatch (cleared by the trainer whenever a phase draws a fresh one)."""
+
+    def __init__(self, index: int = 0, total: int = 1):
+        self.index, self.total = index, total
+        self._memo: dict[str, Any] = {}
+        self._phase: Optional[frozen] = None
+
+    @property
+    def fraction(self) -> float:
+        """index / total: how far training has come, in [0, 1)."""
+        return self.index / max(1, self.total)
+
+    def shared(self, key: str, fn: Callable[[], T]) -> T:
+        """`fn()` computed once per minibatch and re-used by the later phases of the step."""
+        if key not in self._memo:
+            with self._phase.shared_scope() if self._phase is not None else nullcontext():
+                self._memo[key] = fn()
+        return self._memo[key]
+
+    @property
+    def retains_graph(self) -> bool:
+        """Whether later phases may differentiate through what the memo holds (then backward keeps the graph)."""
+        return bool(self._memo)
+
+    def new_minibatch(self) -> None:
+        self._memo.clear()
+
+    @contextmanager
+    def phase(self, ctx: frozen):
+        """The trainer runs each phase's loss inside this, so that shared passes know the phase's freeze."""
+        self._phase = ctx
+        try:
+            yield
+        finally:
+            self._phase = None
 
 
 class GenerativeModel(nn.Module):
@@ -74,15 +214,10 @@ class GenerativeModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.info = info
-        self.progress: tuple[int, int] = (0, 1)  # (step, total steps), set by the trainer
         if self.conditional and info.num_classes < 2:
-            from ..errors import ConfigError
-
             raise ConfigError(f"{type(self).__name__} is conditioned on class labels, but dataset "
                               f"{info.name!r} has none; use a labelled dataset")
         if self.domains != info.domains:
-            from ..errors import ConfigError
-
             raise ConfigError(f"{type(self).__name__} translates between two domains, but dataset {info.name!r} "
                               f"has one; use a two-domain dataset such as digits-inverted (see genlab datasets)"
                               if self.domains == 2 else
@@ -94,11 +229,11 @@ class GenerativeModel(nn.Module):
     def phases(self) -> list[Phase]:
         return [Phase(name) for name in self.players()]
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def after_update(self, player: str) -> None:
-        """Called after each optimizer step of `player` (e.g. weight clipping)."""
+    def after_update(self, phase: str, step: Step) -> None:
+        """Called after each phase's optimizer step (e.g. weight clipping)."""
 
     @torch.no_grad()
     def sample(self, n: int, generator: Optional[torch.Generator] = None,

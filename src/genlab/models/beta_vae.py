@@ -20,6 +20,7 @@ import torch
 from ..config import check
 from ..data.base import Batch
 from ..registry import MODELS
+from .base import Step
 from .vae import VAE, Terms, VAEConfig
 
 
@@ -58,15 +59,14 @@ class BetaVAE(VAE):
     Config = BetaVAEConfig
     description = "beta-VAE (Higgins et al. 2017) with linear or cyclical KL annealing (Fu et al. 2019)"
 
-    def beta_now(self) -> float:
+    def beta_at(self, step: Step) -> float:
         c = self.cfg
-        step, total = self.progress
-        return kl_weight(c.anneal, c.beta, step, total, c.warmup, c.cycles, c.ratio)
+        return kl_weight(c.anneal, c.beta, step.index, step.total, c.warmup, c.cycles, c.ratio)
 
-    def bound(self, t: Terms) -> torch.Tensor:
-        return t.log_px.mean(-1) - self.beta_now() * t.kl.mean(-1)
+    def bound(self, t: Terms, step: Step) -> torch.Tensor:
+        return t.log_px.mean(-1) - self.beta_at(step) * t.kl.mean(-1)
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
-        out = super().loss(player, batch)
-        out["beta"] = torch.tensor(self.beta_now())
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        out = super().loss(phase, batch, step)
+        out["beta"] = torch.tensor(self.beta_at(step))
         return out

@@ -7,12 +7,15 @@ pairs, which tells the encoder's joint q(x, z) = p_data(x) q(z|x) from the gener
 
     min_{G,E} max_D  V(D, E, G) = E_{x ~ p_data}[log D(x, E(x))] + E_{z ~ p(z)}[log(1 - D(G(z), z))]
 
-At the optimum the two joints are equal, so E inverts G. For each training step (ALI's Algorithm 1):
+At the optimum the two joints are equal, so E inverts G. For each training step (ALI's Algorithm 1, with
+BiGAN's k discriminator updates):
 
-    for k steps:  sample x, z;  ascend  log D(x, E(x)) + log(1 - D(G(z), z))          (update D)
-    sample x, z;  descend  -log D(G(z), z) - log(1 - D(x, E(x)))                      (update E and G)
+    for k steps:  sample x, z;  z^ = E(x), x~ = G(z)            (once per minibatch: ``step.shared``)
+                  ascend  log D(x, z^) + log(1 - D(x~, z))                                  (update D)
+    on the last minibatch's pairs:  descend  -log D(x~, z) - log(1 - D(x, z^))           (update E and G)
 
-The E-and-G step is the non-saturating form with the labels swapped, as in both papers' code. E and G are
+The E-and-G step is the non-saturating form with the labels swapped, as in both papers' code; it scores the
+same pairs as D's last update, with the updated D. E and G are
 one player with one optimizer (as in ALI). ``posterior=deterministic`` is BiGAN's E(x); ``gaussian`` is
 ALI's q(z|x) = N(mu(x), diag sigma^2(x)), sampled by reparameterization. D (``nets.JointCritic``) reads
 x through DCGAN convolutions (or flattened, for an MLP), joins z and ends in an MLP.
@@ -31,7 +34,7 @@ from ..data.base import Batch
 from ..losses import gan_discriminator_loss
 from ..nets import JointCritic
 from ..registry import MODELS
-from .base import Phase, Player
+from .base import Phase, Player, Step
 from .hybrid import AutoencodingGAN, HybridConfig
 
 
@@ -68,12 +71,15 @@ class BiGAN(AutoencodingGAN):
     def D(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.discriminator(x, z)  # (B,) logits: the pair came from the encoder
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
-        x = batch.x
+    def pairs(self, x: torch.Tensor) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+        """The encoder's pair (x, E(x)) and the generator's pair (G(z), z), z ~ p(z)."""
         z = self.prior(x.shape[0])
-        enc = self.D(x, self.code(x))  # (x, E(x))
-        gen = self.D(self.decoder(z), z)  # (G(z), z)
-        if player == "disc":
+        return (x, self.code(x)), (self.decoder(z), z)
+
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        encoded, generated = step.shared("pairs", lambda: self.pairs(batch.x))
+        enc, gen = self.D(*encoded), self.D(*generated)
+        if phase == "disc":
             return {"loss": gan_discriminator_loss(enc, gen), "d_enc": torch.sigmoid(enc).mean().detach(),
                     "d_gen": torch.sigmoid(gen).mean().detach()}
         return {"loss": gan_discriminator_loss(gen, enc)}  # the labels swapped

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from ..data.base import Batch
 from ..losses import gan_discriminator_loss, gan_generator_loss
 from ..registry import MODELS
+from .base import Step
 from .gan import GAN, GANConfig
 
 
@@ -42,15 +43,17 @@ class CGAN(GAN):
             x = torch.cat([x.flatten(1), code], 1)  # (B, D + K)
         return self.discriminator(x).squeeze(-1)
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         y = batch.y
-        fake = self.G(self.randn(batch.x.shape[0], self.cfg.noise_dim), y)
-        if player == "disc":
-            real_logits, fake_logits = self.D(batch.x, y), self.D(fake.detach(), y)
+        z = self.randn(batch.x.shape[0], self.cfg.noise_dim)
+        if phase == "disc":
+            with torch.no_grad():
+                fake = self.G(z, y)
+            real_logits, fake_logits = self.D(batch.x, y), self.D(fake, y)
             return {"loss": gan_discriminator_loss(real_logits, fake_logits),
                     "d_real": torch.sigmoid(real_logits).mean().detach(),
                     "d_fake": torch.sigmoid(fake_logits).mean().detach()}
-        return {"loss": gan_generator_loss(self.D(fake, y), self.cfg.loss)}
+        return {"loss": gan_generator_loss(self.D(self.G(z, y), y), self.cfg.loss)}
 
     @torch.no_grad()
     def sample(self, n: int, generator: Optional[torch.Generator] = None,

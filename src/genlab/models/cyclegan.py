@@ -15,7 +15,8 @@ with the least-squares GAN loss (section 4: more stable than the log loss):
     D_A, D_B:    descend  1/2 [E_b (D_B(b) - 1)^2 + E_a D_B(G(a))^2] + 1/2 [E_a (D_A(a) - 1)^2 + E_b D_A(F(b))^2]
 
 G and F are one player with one optimizer, D_A and D_B another, updated in that order on each minibatch as
-in the authors' code; the history of 50 generated images the paper feeds to D is left out (it would make
+in the authors' code: the translations G(a), F(b) and the discriminators' scores of them are computed once
+(``step.shared``) and serve both updates (D's update treats the translations as data); the history of 50 generated images the paper feeds to D is left out (it would make
 the discriminators' input depend on past steps). L1 errors are averaged over pixels (paper: lambda = 10).
 
 Networks: for images of any size (``net=auto``), fully convolutional generators (a 3x3 convolution to
@@ -43,16 +44,14 @@ from torch import nn
 
 from ..config import check
 from ..data.base import Batch, DataInfo
-from ..errors import ConfigError
-from ..nets import MLP, make_encoder
-from ..nets.mlp import activation
+from ..losses import l1_error, lsgan_loss
+from ..nets import MLP, conv_translator, make_encoder, output_activation, resolve_net
 from ..registry import MODELS
-from .base import GenerativeModel, OptimSpec, Phase, Player
-from .gan import output_activation
+from .base import AdversarialOptim, GenerativeModel, Phase, Player, Step
 
 
 @dataclass
-class CycleGANConfig:
+class CycleGANConfig(AdversarialOptim):
     net: Literal["auto", "mlp", "conv"] = "auto"  # auto: conv for images (any size), mlp for points
     hidden: tuple[int, ...] = (256, 256)  # MLP hidden sizes of G, F, D_A and D_B
     width: int = 32  # conv channels of the generators' residual blocks and of D's first layer
@@ -60,55 +59,25 @@ class CycleGANConfig:
     cycle_weight: float = 10.0  # lambda
     identity_weight: float = 0.0  # the identity loss's weight, as a fraction of lambda (paper: 0 or 0.5)
     bank: int = 256  # domain-A training images kept for sample()
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
 
     def __post_init__(self):
+        super().__post_init__()
         check(all(h >= 1 for h in self.hidden), "hidden", "sizes must be >= 1")
         check(self.width >= 1, "width", "must be >= 1")
         check(self.blocks >= 0, "blocks", "must be >= 0")
         check(self.cycle_weight >= 0, "cycle_weight", "must be >= 0")
         check(self.identity_weight >= 0, "identity_weight", "must be >= 0")
         check(self.bank >= 1, "bank", "must be >= 1")
-        check(self.lr_g > 0, "lr_g", "must be > 0")
-        check(self.lr_d > 0, "lr_d", "must be > 0")
-        check(0 <= self.beta1 < 1, "beta1", "must be in [0, 1)")
-        check(0 <= self.beta2 < 1, "beta2", "must be in [0, 1)")
 
 
-class ResidualBlock(nn.Module):
-    """x + conv-norm-ReLU-conv-norm(x), 3x3 convolutions with reflection padding (the paper's block)."""
+@dataclass
+class Translations:
+    """What both updates of one minibatch share: the translations and the discriminators' scores of them."""
 
-    def __init__(self, ch: int):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch, affine=True), nn.ReLU(),
-            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch, affine=True),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
-
-
-def conv_translator(channels: int, width: int, blocks: int, out_act: str) -> nn.Module:
-    """(B, C, H, W) -> (B, C, H, W) for any H, W: 3x3 conv to `width`, residual blocks, 3x3 conv back."""
-    return nn.Sequential(
-        nn.Conv2d(channels, width, 3, padding=1), nn.InstanceNorm2d(width, affine=True), nn.ReLU(),
-        *[ResidualBlock(width) for _ in range(blocks)],
-        nn.Conv2d(width, channels, 3, padding=1), activation(out_act),
-    )
-
-
-def lsgan_loss(logits: torch.Tensor, target: float) -> torch.Tensor:
-    """E (D - target)^2 over the batch."""
-    return (logits - target).pow(2).mean()
-
-
-def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """|a - b| averaged over dimensions, per example: (B, ...) -> (B,)."""
-    return (a - b).abs().flatten(1).mean(1)
+    fake_b: torch.Tensor  # G(a)
+    fake_a: torch.Tensor  # F(b)
+    score_b: torch.Tensor  # D_B(G(a))
+    score_a: torch.Tensor  # D_A(F(b))
 
 
 @MODELS.register("cyclegan")
@@ -121,9 +90,7 @@ class CycleGAN(GenerativeModel):
 
     def __init__(self, cfg: CycleGANConfig, info: DataInfo):
         super().__init__(cfg, info)
-        net = cfg.net if cfg.net != "auto" else "conv" if info.kind == "image" else "mlp"
-        if net == "conv" and info.kind != "image":
-            raise ConfigError("net=conv needs image data; use net=mlp (or net=auto)")
+        net = resolve_net(cfg.net, info.shape, conv_from=1)
 
         def translator() -> nn.Module:
             if net == "conv":
@@ -141,27 +108,31 @@ class CycleGAN(GenerativeModel):
 
     def players(self) -> dict[str, Player]:
         c = self.cfg
-        return {"gen": Player([self.G, self.F], OptimSpec("adam", c.lr_g, (c.beta1, c.beta2))),
-                "disc": Player([self.D_A, self.D_B], OptimSpec("adam", c.lr_d, (c.beta1, c.beta2)))}
+        return {"gen": Player([self.G, self.F], c.optimizer(c.lr_g)),
+                "disc": Player([self.D_A, self.D_B], c.optimizer(c.lr_d))}
 
     def phases(self) -> list[Phase]:
         return [Phase("gen"), Phase("disc", data=False)]
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
-        a, b = batch.x, batch.x_b
+    def translate(self, a: torch.Tensor, b: torch.Tensor) -> Translations:
         fake_b, fake_a = self.G(a), self.F(b)
-        if player == "disc":
-            d_b = 0.5 * (lsgan_loss(self.D_B(b), 1.0) + lsgan_loss(self.D_B(fake_b.detach()), 0.0))
-            d_a = 0.5 * (lsgan_loss(self.D_A(a), 1.0) + lsgan_loss(self.D_A(fake_a.detach()), 0.0))
+        return Translations(fake_b, fake_a, self.D_B(fake_b), self.D_A(fake_a))
+
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        a, b = batch.x, batch.x_b
+        t = step.shared("translations", lambda: self.translate(a, b))
+        if phase == "disc":
+            d_b = 0.5 * (lsgan_loss(self.D_B(b), 1.0) + lsgan_loss(t.score_b, 0.0))
+            d_a = 0.5 * (lsgan_loss(self.D_A(a), 1.0) + lsgan_loss(t.score_a, 0.0))
             return {"loss": d_a + d_b, "d_a": d_a.detach(), "d_b": d_b.detach()}
         self.remember(a)
         c = self.cfg
-        gan = lsgan_loss(self.D_B(fake_b), 1.0) + lsgan_loss(self.D_A(fake_a), 1.0)
-        cycle = l1(self.F(fake_b), a).mean() + l1(self.G(fake_a), b).mean()
+        gan = lsgan_loss(t.score_b, 1.0) + lsgan_loss(t.score_a, 1.0)
+        cycle = l1_error(self.F(t.fake_b), a).mean() + l1_error(self.G(t.fake_a), b).mean()
         loss = gan + c.cycle_weight * cycle
         out = {"gan": gan.detach(), "cycle": cycle.detach()}
         if c.identity_weight > 0:
-            identity = l1(self.G(b), b).mean() + l1(self.F(a), a).mean()
+            identity = l1_error(self.G(b), b).mean() + l1_error(self.F(a), a).mean()
             loss = loss + c.identity_weight * c.cycle_weight * identity
             out["identity"] = identity.detach()
         return {"loss": loss, **out}
@@ -189,7 +160,7 @@ class CycleGAN(GenerativeModel):
     @torch.no_grad()
     def cycle(self, a: torch.Tensor, b: torch.Tensor) -> dict[str, torch.Tensor]:
         """Cycle errors per example (B,): {"a": |F(G(a)) - a|, "b": |G(F(b)) - b|}, averaged over dimensions."""
-        return {"a": l1(self.F(self.G(a)), a), "b": l1(self.G(self.F(b)), b)}
+        return {"a": l1_error(self.F(self.G(a)), a), "b": l1_error(self.G(self.F(b)), b)}
 
     @torch.no_grad()
     def translation_rows(self, a: torch.Tensor, b: torch.Tensor) -> list[torch.Tensor]:

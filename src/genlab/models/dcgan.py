@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..nets import resolve_net
 from ..registry import MODELS
 from .gan import GAN, GANConfig
 
@@ -37,6 +38,4 @@ class DCGAN(GAN):
     description = "DCGAN (Radford et al. 2015): the GAN with DCGAN conv nets for every image size and N(0, 0.02) init"
 
     def net_kind(self) -> str:
-        if self.cfg.net == "auto":
-            return "conv" if self.info.kind == "image" else "mlp"
-        return self.cfg.net
+        return resolve_net(self.cfg.net, self.info.shape, conv_from=1)  # conv for every image size

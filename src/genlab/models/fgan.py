@@ -36,6 +36,7 @@ from ..data.base import Batch, DataInfo
 from ..divergences import FDivergence, divergence, variational_bound
 from ..losses import input_gradient_norm
 from ..registry import MODELS
+from .base import Step
 from .gan import GAN, AdversarialConfig
 
 Divergence = Literal["total-variation", "kl", "reverse-kl", "pearson", "neyman", "hellinger", "jeffrey", "js",
@@ -68,10 +69,9 @@ class FGAN(GAN):
         super().__init__(cfg, info)
         self.div: FDivergence = divergence(cfg.divergence, alpha=cfg.alpha, pi=cfg.pi)
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
-        fake = self.fake(batch.x.shape[0])
-        if player == "disc":
-            fake = fake.detach()
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        if phase == "disc":
+            fake = self.fake_for_d(batch.x.shape[0])
             bound = variational_bound(self.div, self.D(batch.x), self.D(fake))
             out = {"loss": -bound, "divergence": bound.detach()}
             if self.cfg.critic_penalty > 0:
@@ -80,7 +80,7 @@ class FGAN(GAN):
                 out["loss"] = out["loss"] + self.cfg.critic_penalty / 2 * penalty
                 out["penalty"] = penalty.detach()
             return out
-        t = self.div.activation(self.D(fake))  # T(G(z)) in the domain of f*
+        t = self.div.activation(self.D(self.fake(batch.x.shape[0])))  # T(G(z)) in the domain of f*
         if self.cfg.gen_loss == "ns":
             return {"loss": -t.mean()}
         return {"loss": -self.div.conjugate(t).mean()}  # F up to E_P[T], which G does not change

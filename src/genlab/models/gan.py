@@ -29,13 +29,13 @@ from ..config import check
 from ..data.base import Batch, DataInfo
 from ..errors import ConfigError
 from ..losses import gan_discriminator_loss, gan_generator_loss
-from ..nets import make_decoder, make_encoder, resolve_net
+from ..nets import dcgan_init, make_decoder, make_encoder, output_activation, resolve_net
 from ..registry import MODELS
-from .base import GenerativeModel, OptimSpec, Phase, Player
+from .base import AdversarialOptim, GenerativeModel, Phase, Player, Step
 
 
 @dataclass
-class AdversarialConfig:
+class AdversarialConfig(AdversarialOptim):
     """What every model of the GAN family has: noise, two networks, two optimizers, k D steps per G step."""
 
     noise_dim: int = 64
@@ -47,44 +47,19 @@ class AdversarialConfig:
     batchnorm: bool = True  # batch norm in the conv networks, as in DCGAN
     init: Literal["torch", "dcgan"] = "torch"  # dcgan: weights N(0, 0.02), batch-norm scales N(1, 0.02)
     optim: Literal["adam", "rmsprop"] = "adam"
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5  # Adam's betas (unused by rmsprop)
-    beta2: float = 0.999
 
     def __post_init__(self):
+        super().__post_init__()
         check(self.noise_dim >= 1, "noise_dim", "must be >= 1")
         check(self.d_steps >= 1, "d_steps", "must be >= 1")
         check(self.pack >= 1, "pack", "must be >= 1")
         check(all(h >= 1 for h in self.hidden), "hidden", "sizes must be >= 1")
         check(self.width >= 1, "width", "must be >= 1")
-        check(self.lr_g > 0, "lr_g", "must be > 0")
-        check(self.lr_d > 0, "lr_d", "must be > 0")
-        check(0 <= self.beta1 < 1, "beta1", "must be in [0, 1)")
-        check(0 <= self.beta2 < 1, "beta2", "must be in [0, 1)")
 
 
 @dataclass
 class GANConfig(AdversarialConfig):
     loss: Literal["ns", "minimax"] = "ns"  # generator loss: non-saturating or the original minimax
-
-
-def output_activation(info: DataInfo) -> str:
-    if info.kind == "points":
-        return "none"
-    return "tanh" if info.range == "pm1" else "sigmoid"
-
-
-def dcgan_init(module: nn.Module) -> None:
-    """Radford et al. 2015, section 4: all weights from N(0, 0.02); batch-norm scales N(1, 0.02), shifts 0."""
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
 
 
 @MODELS.register("gan")
@@ -100,8 +75,6 @@ class GAN(GenerativeModel):
     def __init__(self, cfg: AdversarialConfig, info: DataInfo):
         super().__init__(cfg, info)
         net = self.net_kind()
-        if net == "conv" and info.kind != "image":
-            raise ConfigError("net=conv needs image data; use net=mlp (or net=auto)")
         labels = info.num_classes if self.conditional else 0  # conditional models feed in one-hot labels
         self.generator, self.discriminator = self.networks(net, g_extra=labels, d_extra=labels)
         if cfg.init == "dcgan":
@@ -135,10 +108,8 @@ class GAN(GenerativeModel):
 
     def players(self) -> dict[str, Player]:
         c = self.cfg
-        return {
-            "disc": Player([self.discriminator], OptimSpec(c.optim, c.lr_d, (c.beta1, c.beta2))),
-            "gen": Player([self.generator], OptimSpec(c.optim, c.lr_g, (c.beta1, c.beta2))),
-        }
+        return {"disc": Player([self.discriminator], c.optimizer(c.lr_d, c.optim)),
+                "gen": Player([self.generator], c.optimizer(c.lr_g, c.optim))}
 
     def phases(self) -> list[Phase]:
         return [Phase("disc")] * self.cfg.d_steps + [Phase("gen", data=False)]
@@ -156,19 +127,23 @@ class GAN(GenerativeModel):
         return self.discriminator(self.packed(x)).squeeze(-1)  # (B,) logits, (B / pack,) when packed
 
     def fake(self, n: int) -> torch.Tensor:
+        """G(z) for n fresh draws z ~ p(z)."""
         return self.generator(self.randn(n, self.cfg.noise_dim))
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
-        fake = self.fake(batch.x.shape[0])
-        if player == "disc":
-            real_logits, fake_logits = self.D(batch.x), self.D(fake.detach())
+    def fake_for_d(self, n: int) -> torch.Tensor:
+        """G(z) for D's phase: fresh noise, no graph through G (D's loss treats the samples as data)."""
+        with torch.no_grad():
+            return self.fake(n)
+
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        if phase == "disc":
+            real_logits, fake_logits = self.D(batch.x), self.D(self.fake_for_d(batch.x.shape[0]))
             loss = gan_discriminator_loss(real_logits, fake_logits)
             return {"loss": loss, "d_real": torch.sigmoid(real_logits).mean().detach(),
                     "d_fake": torch.sigmoid(fake_logits).mean().detach()}
-        return {"loss": gan_generator_loss(self.D(fake), self.cfg.loss)}
+        return {"loss": gan_generator_loss(self.D(self.fake(batch.x.shape[0])), self.cfg.loss)}
 
     @torch.no_grad()
     def sample(self, n: int, generator: Optional[torch.Generator] = None,
                y: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.generator(self.randn(n, self.cfg.noise_dim, generator=generator))
-

@@ -21,16 +21,14 @@ import torch
 
 from ..config import check
 from ..data.base import DataInfo
-from ..errors import ConfigError
-from ..nets import make_decoder, make_encoder, resolve_net
-from .base import GenerativeModel, OptimSpec
-from .gan import dcgan_init, output_activation
-from .vae import gaussian_params, reparameterize
+from ..nets import dcgan_init, gaussian_params, make_decoder, make_encoder, output_activation, reparameterize, resolve_net
+from .base import AdversarialOptim, GenerativeModel, OptimSpec
 
 
 @dataclass
-class HybridConfig:
-    """What every autoencoding GAN has: a latent size, networks like the GAN family's, two Adam step sizes."""
+class HybridConfig(AdversarialOptim):
+    """What every autoencoding GAN has: a latent size, networks like the GAN family's, two Adam step sizes
+    (``lr_g`` for the encoder and decoder, ``lr_d`` for the discriminators)."""
 
     latent_dim: int = 8
     net: Literal["auto", "mlp", "conv"] = "auto"  # auto: DCGAN conv for images >= 16 px, else mlp
@@ -38,20 +36,13 @@ class HybridConfig:
     width: int = 64  # conv channels of the first layer of E and D (G mirrors them)
     batchnorm: bool = True  # batch norm in the conv networks (never in D's on codes)
     init: Literal["torch", "dcgan"] = "torch"  # dcgan: weights N(0, 0.02), batch-norm scales N(1, 0.02)
-    lr_g: float = 2e-4  # Adam step size of the encoder and the decoder
-    lr_d: float = 2e-4  # Adam step size of the discriminators
-    beta1: float = 0.5
-    beta2: float = 0.999
 
     def __post_init__(self):
+        super().__post_init__()
         check(self.latent_dim >= 1, "latent_dim", "must be >= 1")
         check(all(h >= 1 for h in self.hidden) and len(self.hidden) >= 1, "hidden",
               "needs at least one size, each >= 1")
         check(self.width >= 1, "width", "must be >= 1")
-        check(self.lr_g > 0, "lr_g", "must be > 0")
-        check(self.lr_d > 0, "lr_d", "must be > 0")
-        check(0 <= self.beta1 < 1, "beta1", "must be in [0, 1)")
-        check(0 <= self.beta2 < 1, "beta2", "must be in [0, 1)")
 
 
 class AutoencodingGAN(GenerativeModel):
@@ -63,8 +54,6 @@ class AutoencodingGAN(GenerativeModel):
     def __init__(self, cfg: HybridConfig, info: DataInfo):
         super().__init__(cfg, info)
         net = resolve_net(cfg.net, info.shape)
-        if net == "conv" and info.kind != "image":
-            raise ConfigError("net=conv needs image data; use net=mlp (or net=auto)")
         bn = cfg.batchnorm and net == "conv"
         z = cfg.latent_dim
         self.encoder = make_encoder(net, info.shape, 2 * z if self.stochastic() else z, cfg.hidden, cfg.width,
@@ -83,7 +72,7 @@ class AutoencodingGAN(GenerativeModel):
         raise NotImplementedError
 
     def adam(self, lr: float) -> OptimSpec:
-        return OptimSpec("adam", lr, (self.cfg.beta1, self.cfg.beta2))
+        return self.cfg.optimizer(lr)
 
     # ------------------------------------------------------------------------------------------------
     # encoder, decoder, prior

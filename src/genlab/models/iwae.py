@@ -25,6 +25,7 @@ from ..config import check
 from ..data.base import Batch
 from ..losses import iwae_bound
 from ..registry import MODELS
+from .base import Step
 from .vae import VAE, Terms, VAEConfig
 
 
@@ -45,12 +46,12 @@ class IWAE(VAE):
     Config = IWAEConfig
     description = "importance weighted autoencoder (Burda et al. 2015): K-sample bound, optional DReG gradients"
 
-    def bound(self, t: Terms) -> torch.Tensor:
+    def bound(self, t: Terms, step: Step) -> torch.Tensor:
         return iwae_bound(t.lw)
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         if self.cfg.estimator == "reparam":
-            return super().loss(player, batch)
+            return super().loss(phase, batch, step)
         weights = {}  # filled once lw is known; the hook runs during backward
 
         def scale(grad: torch.Tensor) -> torch.Tensor:  # (B, K, Z): d/dz_k gets one more factor w~_k

@@ -23,6 +23,7 @@ from ..config import check
 from ..data.base import Batch
 from ..losses import gan_discriminator_loss, gan_generator_loss
 from ..registry import MODELS
+from .base import Step
 from .gan import GAN, GANConfig
 
 
@@ -43,12 +44,12 @@ class UnrolledGAN(GAN):
     description = "unrolled GAN (Metz et al. 2016): G's loss through K unrolled D updates (functional calls)"
     presets = {"points": {"lr_g": 1e-3, "lr_d": 1e-3}}
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
-        if player == "disc":
-            return super().loss(player, batch)
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        if phase == "disc":
+            return super().loss(phase, batch, step)
         fake = self.fake(batch.x.shape[0])
         # differentiable copies of D's weights: G's gradient flows through the unrolled steps, D's own
-        # (frozen) parameters get none; buffers are copied so that batch-norm statistics stay as they are
+        # parameters get none; buffers are copied so that batch-norm statistics stay as they are
         params = {n: p.detach().requires_grad_(True) for n, p in self.discriminator.named_parameters()}
         buffers = {n: b.clone() for n, b in self.discriminator.named_buffers()}
 

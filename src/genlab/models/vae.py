@@ -31,9 +31,9 @@ from ..data.base import Batch, DataInfo
 from ..errors import ConfigError
 from ..losses import (bernoulli_log_prob, diag_gaussian_log_density, elbo_bound, gaussian_kl_std_normal,
                       gaussian_log_prob, laplace_log_prob, std_normal_log_density)
-from ..nets import MLP, make_decoder, make_encoder, resolve_net
+from ..nets import MLP, gaussian_params, make_decoder, make_encoder, reparameterize, resolve_net
 from ..registry import MODELS
-from .base import GenerativeModel, OptimSpec, Player
+from .base import GenerativeModel, OptimSpec, Player, Step
 
 
 @dataclass
@@ -97,24 +97,6 @@ class Terms:
         return self.log_px - self.kl
 
 
-def gaussian_params(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """A network output (..., 2Z) split into mean and log-variance (..., Z) each."""
-    mu, logvar = h.chunk(2, dim=-1)
-    return mu, logvar
-
-
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, k: Optional[int] = None,
-                   generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    """z = mu + sigma * eps; with k, mu (B, Z) -> z (B, K, Z)."""
-    if k is not None:
-        mu, logvar = mu.unsqueeze(1), logvar.unsqueeze(1)
-        shape = (mu.shape[0], k, mu.shape[-1])
-    else:
-        shape = mu.shape
-    eps = torch.randn(shape, device=mu.device, dtype=mu.dtype, generator=generator)
-    return mu + eps * torch.exp(0.5 * logvar)
-
-
 @MODELS.register("vae")
 class VAE(GenerativeModel):
     Config = VAEConfig
@@ -131,8 +113,6 @@ class VAE(GenerativeModel):
         if self.likelihood == "bernoulli" and (info.kind == "points" or info.range != "01"):
             raise ConfigError("likelihood=bernoulli needs images in [0, 1]; use likelihood=gaussian or range=01")
         net = resolve_net(cfg.net, info.shape)
-        if net == "conv" and info.kind != "image":
-            raise ConfigError("net=conv needs image data; use net=mlp")
         self.analytic_kl = cfg.kl == "analytic" or (cfg.kl == "auto" and cfg.layers == 1)
         self.n_classes = info.num_classes if self.conditional else 0
         z1, z2 = cfg.latent_dim, cfg.latent2_dim
@@ -229,8 +209,8 @@ class VAE(GenerativeModel):
         """log p(x, z_k) - log q(z_k | x), z_k ~ q(z | x): (B, K). The one function the bounds share."""
         return self.terms(x, k, y, generator=generator).lw
 
-    def bound(self, t: Terms) -> torch.Tensor:
-        """The training objective per data point (B,): here the ELBO, averaged over the K samples."""
+    def bound(self, t: Terms, step: Step) -> torch.Tensor:
+        """The training objective per data point (B,) at `step`: here the ELBO, averaged over the K samples."""
         return elbo_bound(t.log_px) - t.kl.mean(-1)
 
     # ------------------------------------------------------------------------------------------------
@@ -240,9 +220,9 @@ class VAE(GenerativeModel):
         c = self.cfg
         return {"vae": Player([self], OptimSpec("adam", c.lr, (c.beta1, c.beta2), eps=c.adam_eps))}
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         t = self.terms(batch.x, self.cfg.k, batch.y, analytic_kl=self.analytic_kl)
-        bound = self.bound(t)
+        bound = self.bound(t, step)
         return {"loss": -bound.mean(), "bound": bound.mean().detach(), "rec": -t.log_px.mean().detach(),
                 "kl": t.kl.mean().detach()}
 

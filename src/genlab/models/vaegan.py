@@ -9,7 +9,8 @@ a Gaussian error in the feature space of a hidden layer l of the discriminator (
     L_prior = KL(q(z|x) || p(z)),  p(z) = N(0, I)
     L_GAN   = log Dis(x) + log(1 - Dis(x~)) + log(1 - Dis(Dec(z_p))),  z_p ~ p(z)     (equation 7)
 
-For each minibatch X (Algorithm 1; each network is updated only by the terms the paper routes to it):
+For each minibatch X (Algorithm 1): z ~ Enc(X), X~ = Dec(z), z_p ~ p(z), X_p = Dec(z_p) and Dis on X, X~ and
+X_p are computed once (``step.shared``), then each network is updated by the terms the paper routes to it:
 
     Enc:  descend  L_prior + L_llike
     Dec:  descend  gamma * L_llike - L_GAN    (non-saturating: -log Dis(x~) - log Dis(x_p) for -L_GAN)
@@ -25,19 +26,18 @@ the batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Optional
 
 import torch
 import torch.nn.functional as F
 
 from ..config import check
 from ..data.base import Batch
-from ..losses import gan_generator_loss, gaussian_kl_std_normal
-from ..nets import FeatureCritic
+from ..losses import gan_generator_loss, gaussian_kl_std_normal, half_squared_error
+from ..nets import CriticOutput, FeatureCritic, reparameterize
 from ..registry import MODELS
-from .base import Phase, Player
+from .base import Phase, Player, Step
 from .hybrid import AutoencodingGAN, HybridConfig
-from .vae import reparameterize
 
 
 @dataclass
@@ -55,9 +55,15 @@ class VAEGANConfig(HybridConfig):
         check(self.pixel_sigma > 0, "pixel_sigma", "must be > 0")
 
 
-def squared_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """1/2 ||a - b||^2 per example: (B, ...) -> (B,)."""
-    return 0.5 * (a - b).pow(2).flatten(1).sum(1)
+@dataclass
+class VAEGANPass:
+    """What the three updates of one minibatch share."""
+
+    kl: torch.Tensor  # L_prior, averaged over the batch
+    llike: torch.Tensor  # L_llike, averaged over the batch
+    real: CriticOutput  # Dis(x)
+    rec: CriticOutput  # Dis(x~)
+    prior: CriticOutput  # Dis(x_p)
 
 
 @MODELS.register("vaegan")
@@ -82,28 +88,33 @@ class VAEGAN(AutoencodingGAN):
     def phases(self) -> list[Phase]:
         return [Phase("encoder"), Phase("decoder", data=False), Phase("disc", data=False)]
 
-    def llike(self, x: torch.Tensor, x_tilde: torch.Tensor) -> torch.Tensor:
-        """L_llike per example (B,): -log p(Dis_l(x) | z) up to a constant, or the pixel version."""
+    def llike(self, x: torch.Tensor, x_tilde: torch.Tensor, real: Optional[CriticOutput] = None,
+              rec: Optional[CriticOutput] = None) -> torch.Tensor:
+        """L_llike per example (B,): -log N(Dis_l(x); Dis_l(x~), sigma^2 I) up to a constant, or the pixel
+        version; Dis's outputs on x and x~ are computed unless given."""
         if self.cfg.rec == "pixels":
-            return squared_error(x / self.cfg.pixel_sigma, x_tilde / self.cfg.pixel_sigma)
-        sigma = self.cfg.sigma
-        return squared_error(self.discriminator(x).features / sigma, self.discriminator(x_tilde).features / sigma)
+            return half_squared_error(x / self.cfg.pixel_sigma, x_tilde / self.cfg.pixel_sigma)
+        real = self.discriminator(x) if real is None else real
+        rec = self.discriminator(x_tilde) if rec is None else rec
+        return half_squared_error(real.features / self.cfg.sigma, rec.features / self.cfg.sigma)
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
-        x = batch.x
+    def forward_pass(self, x: torch.Tensor) -> VAEGANPass:
         mu, logvar = self.encode(x)
         x_tilde = self.decoder(reparameterize(mu, logvar))
-        if player == "encoder":
-            kl, llike = gaussian_kl_std_normal(mu, logvar).mean(), self.llike(x, x_tilde).mean()
-            return {"loss": kl + llike, "kl": kl.detach(), "llike": llike.detach()}
         x_p = self.decoder(self.prior(x.shape[0]))
-        if player == "decoder":
-            gan = gan_generator_loss(self.discriminator(x_tilde).logits) + \
-                gan_generator_loss(self.discriminator(x_p).logits)
-            return {"loss": self.cfg.gamma * self.llike(x, x_tilde).mean() + gan, "dec_gan": gan.detach()}
-        real = self.discriminator(x).logits
-        rec, prior = self.discriminator(x_tilde.detach()).logits, self.discriminator(x_p.detach()).logits
+        real, rec, prior = self.discriminator(x), self.discriminator(x_tilde), self.discriminator(x_p)
+        llike = self.llike(x, x_tilde, real, rec).mean()
+        return VAEGANPass(gaussian_kl_std_normal(mu, logvar).mean(), llike, real, rec, prior)
+
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        p = step.shared("pass", lambda: self.forward_pass(batch.x))
+        if phase == "encoder":
+            return {"loss": p.kl + p.llike, "kl": p.kl.detach(), "llike": p.llike.detach()}
+        if phase == "decoder":
+            gan = gan_generator_loss(p.rec.logits) + gan_generator_loss(p.prior.logits)
+            return {"loss": self.cfg.gamma * p.llike + gan, "dec_gan": gan.detach()}
         # -L_GAN = -log Dis(x) - log(1 - Dis(x~)) - log(1 - Dis(x_p)), each term averaged over the batch
+        real, rec, prior = p.real.logits, p.rec.logits, p.prior.logits
         loss = F.softplus(-real).mean() + F.softplus(rec).mean() + F.softplus(prior).mean()
         return {"loss": loss, "d_real": torch.sigmoid(real).mean().detach(),
                 "d_rec": torch.sigmoid(rec).mean().detach(), "d_prior": torch.sigmoid(prior).mean().detach()}

@@ -19,6 +19,7 @@ import torch
 from ..config import check
 from ..losses import renyi_bound
 from ..registry import MODELS
+from .base import Step
 from .vae import VAE, Terms, VAEConfig
 
 
@@ -38,5 +39,5 @@ class VR(VAE):
     Config = VRConfig
     description = "Renyi divergence VI (Li & Turner 2016): the VR bound with alpha (0: IWAE, 1: ELBO)"
 
-    def bound(self, t: Terms) -> torch.Tensor:
+    def bound(self, t: Terms, step: Step) -> torch.Tensor:
         return renyi_bound(t.lw, self.cfg.alpha)

@@ -1,17 +1,16 @@
 """Wasserstein GAN (Arjovsky, Chintala & Bottou 2017, Algorithm 1).
 
     for each step:
-        for t = 1..n_critic:  w <- clip(w, -c, c)                       (f_w stays K-Lipschitz)
-                              sample {x}, {z};  ascend  E[f_w(x)] - E[f_w(G(z))]  with RMSProp (lr alpha)
+        for t = 1..n_critic:  sample {x}, {z};  ascend  E[f_w(x)] - E[f_w(G(z))]  with RMSProp (lr alpha)
+                              w <- clip(w, -c, c)                       (f_w stays K-Lipschitz)
         sample {z};           descend -E[f_w(G(z))]                      with RMSProp
 
 At the optimal critic E[f_w(x)] - E[f_w(G(z))] estimates K * W_1(p_data, p_g) (logged as 'wasserstein').
 Paper defaults: alpha = 5e-5, c = 0.01, n_critic = 5 (``d_steps``), batch 64.
 
-The clipping comes first in each critic iteration, where the authors' code does it (the paper's box puts
-it after the update: the same sequence, shifted by one step), so the critic that scores is always inside
-the box, and a weight held at the box's edge still moves with every update. The critic's output bias
-cancels in E[f_w(x)] - E[f_w(G(z))] and is left out.
+The critic's weights are clipped after every critic update (``after_update``), as the paper's box says,
+and once when the model is built, so the critic that scores is always inside the box. The critic's output
+bias cancels in E[f_w(x)] - E[f_w(G(z))] and is left out.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ import torch
 from ..config import check
 from ..data.base import Batch
 from ..registry import MODELS
+from .base import Step
 from .gan import GAN, AdversarialConfig
 
 
@@ -53,15 +53,22 @@ class WGAN(GAN):
     presets = {}
     discriminator_bias = False
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
-        fake = self.fake(batch.x.shape[0])
-        if player == "disc":
-            self.clip_critic()
-            gap = critic_gap(self.D(batch.x), self.D(fake.detach()))
+    def __init__(self, cfg: WGANConfig, info):
+        super().__init__(cfg, info)
+        self.clip_critic()
+
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        if phase == "disc":
+            gap = critic_gap(self.D(batch.x), self.D(self.fake_for_d(batch.x.shape[0])))
             return {"loss": -gap, "wasserstein": gap.detach()}
-        return {"loss": -self.D(fake).mean()}
+        return {"loss": -self.D(self.fake(batch.x.shape[0])).mean()}
+
+    def after_update(self, phase: str, step: Step) -> None:
+        if phase == "disc":
+            self.clip_critic()
 
     @torch.no_grad()
     def clip_critic(self) -> None:
+        """w <- clip(w, -c, c) for every critic weight."""
         for p in self.discriminator.parameters():
             p.clamp_(-self.cfg.clip, self.cfg.clip)

@@ -31,6 +31,7 @@ from ..data.base import Batch
 from ..errors import ConfigError
 from ..losses import gradient_penalty
 from ..registry import MODELS
+from .base import Step
 from .gan import GAN, AdversarialConfig
 from .wgan import critic_gap
 
@@ -75,12 +76,11 @@ class WGANGP(GAN):
     def discriminator_layernorm(self) -> bool:
         return self.cfg.critic_norm == "layer"
 
-    def loss(self, player: str, batch: Batch) -> dict[str, torch.Tensor]:
-        fake = self.fake(batch.x.shape[0])
-        if player == "disc":
-            fake = fake.detach()
+    def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        if phase == "disc":
+            fake = self.fake_for_d(batch.x.shape[0])
             gap = critic_gap(self.D(batch.x), self.D(fake))
             penalty = gradient_penalty(self.D, interpolates(batch.x, fake))
             return {"loss": -gap + self.cfg.gp_weight * penalty, "wasserstein": gap.detach(),
                     "penalty": penalty.detach()}
-        return {"loss": -self.D(fake).mean()}
+        return {"loss": -self.D(self.fake(batch.x.shape[0])).mean()}

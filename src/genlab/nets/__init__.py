@@ -1,18 +1,41 @@
-"""Networks shared by the models: MLPs and DCGAN-style convolutional encoders and decoders."""
+"""Networks and network pieces shared by the models: MLPs, DCGAN-style convolutional encoders and decoders,
+critics with features or joint inputs, CycleGAN's residual translator, the Gaussian head and the DCGAN init."""
 
+from __future__ import annotations
+
+import math
+
+from ..errors import ConfigError
 from .conv import ConvDecoder, ConvEncoder, conv_plan
 from .critics import CriticOutput, FeatureCritic, JointCritic
-from .mlp import MLP
+from .gaussian import gaussian_params, reparameterize
+from .init import dcgan_init
+from .mlp import MLP, activation
+from .resnet import ResidualBlock, conv_translator
 
 __all__ = ["MLP", "ConvEncoder", "ConvDecoder", "conv_plan", "make_encoder", "make_decoder", "resolve_net",
-           "CriticOutput", "FeatureCritic", "JointCritic"]
+           "output_activation", "CriticOutput", "FeatureCritic", "JointCritic", "gaussian_params",
+           "reparameterize", "dcgan_init", "activation", "ResidualBlock", "conv_translator"]
 
 
-def resolve_net(net: str, shape: tuple[int, ...]) -> str:
-    """'auto' -> 'conv' for images of at least 16 pixels a side, 'mlp' otherwise (points, 8x8 digits)."""
-    if net != "auto":
-        return net
-    return "conv" if len(shape) == 3 and min(shape[1:]) >= 16 else "mlp"
+def resolve_net(net: str, shape: tuple[int, ...], conv_from: int = 16) -> str:
+    """The network kind for data of `shape` ((C, H, W) images or (D,) points): 'auto' -> 'conv' for images
+    of at least `conv_from` pixels a side, 'mlp' otherwise (points, 8x8 digits). 'conv' on points is refused:
+    the one place that says so."""
+    image = len(shape) == 3
+    if net == "auto":
+        return "conv" if image and min(shape[1:]) >= conv_from else "mlp"
+    if net == "conv" and not image:
+        raise ConfigError("net=conv needs image data; use net=mlp (or net=auto)")
+    return net
+
+
+def output_activation(info) -> str:
+    """The generator's last activation for data described by `info`: none for points, tanh for images in
+    [-1, 1], sigmoid for images in [0, 1]."""
+    if info.kind == "points":
+        return "none"
+    return "tanh" if info.range == "pm1" else "sigmoid"
 
 
 def make_encoder(net: str, shape: tuple[int, ...], out_dim: int, hidden: tuple[int, ...], width: int,
@@ -28,11 +51,4 @@ def make_decoder(net: str, in_dim: int, shape: tuple[int, ...], hidden: tuple[in
     """Latent (B, in_dim) -> data (B, *shape)."""
     if net == "conv":
         return ConvDecoder(in_dim, shape, width=width, batchnorm=batchnorm, act=act, out_act=out_act)
-    return MLP((in_dim,), (*hidden, _numel(shape)), act=act, out_act=out_act, out_shape=shape)
-
-
-def _numel(shape) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
+    return MLP((in_dim,), (*hidden, math.prod(shape)), act=act, out_act=out_act, out_shape=shape)
