@@ -10,7 +10,16 @@
   images/s and decoder rows/s (images x K): IWAE with K samples should cost about K times the decoder work.
 - one training step of every GAN-family model (DCGAN networks on 28x28, batch 128, each model's own
   k / n_critic / unrolling): images/s = real images the step draws (batch x phases that draw data) per second.
+- one training step of every hybrid (vaegan, aae, bigan, alphagan on 28x28 with DCGAN networks; cyclegan on
+  fashion-inverted with its residual translators), batch 128, images/s counted the same way.
 Falls back to random 28x28 images when the dataset is not on this machine (said in the output).
+
+    python benchmarks/throughput.py --only hybrid --against REV
+
+measures the chosen rows of this checkout and of git revision REV (a temporary worktree) in turn, in one
+run of this script, each row in a fresh single-threaded process timed by its CPU time (so that other work
+on a shared machine changes the figures little), alternating the two versions `--repeats` times and keeping
+each one's best: images per CPU-second before and after.
 """
 
 from __future__ import annotations
@@ -29,18 +38,22 @@ from genlab.trainer import Trainer
 
 
 GAN_FAMILY = ["dcgan", "cgan", "fgan", "wgan", "wgan-gp", "unrolled"]
+HYBRIDS = ["vaegan", "aae", "bigan", "alphagan", "cyclegan"]
 VAE_FAMILY = [("beta-vae", 1), ("cvae", 1), ("vr", 5), ("iwae", 1), ("iwae", 5), ("iwae", 50)]  # (model, K)
 MLP_VAE = {"hidden": "512", "latent_dim": "20", "net": "mlp"}
+
+
+CLOCK = time.perf_counter  # --row --cpu-clock: process CPU time, for comparisons on a shared machine
 
 
 def timed(step, batch_size: int, seconds: float, warmup: int = 20) -> float:
     for _ in range(warmup):
         step()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
+    n, t0 = 0, CLOCK()
+    while CLOCK() - t0 < seconds:
         step()
         n += 1
-    return n * batch_size / (time.perf_counter() - t0)
+    return n * batch_size / (CLOCK() - t0)
 
 
 def trainer_for(model: str, dataset: str, overrides: dict, batch_size: int, device: str, tmp: str) -> Trainer:
@@ -50,7 +63,7 @@ def trainer_for(model: str, dataset: str, overrides: dict, batch_size: int, devi
     cls = api.MODELS.get(model)
     data = load_data(cfgs["data"], preferred_range=cls.preferred_range, device=dev)
     net = api.build_model(model, cfgs["model"], data.info, dev)
-    run = RunDir.create(f"{tmp}/{model}-{overrides.get('k', '')}", overwrite=True)
+    run = RunDir(f"{tmp}/{model}-{overrides.get('k', '')}")  # train_step writes nothing there
     return Trainer(net, data, cfgs["train"], run)
 
 
@@ -83,31 +96,96 @@ def plain_loop(data_x: torch.Tensor, batch_size: int, seconds: float) -> float:
     return timed(step, batch_size, seconds)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", default="fashion-mnist")
-    p.add_argument("--seconds", type=float, default=10.0)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--only", choices=["vae", "gan"], help="only the VAE-family or the GAN-family rows")
-    args = p.parse_args()
-    dataset = args.dataset
+def step_row(model: str, dataset: str, extra: dict, device: str, seconds: float, tmp: str) -> tuple:
+    """One training step of `model` through the trainer: (label, images/s over the real batches drawn)."""
+    if model == "cyclegan":
+        dataset, extra, over = "fashion-inverted", {}, {}
+    else:
+        over = {"net": "conv"}
+    tr = trainer_for(model, dataset, {**extra, **over}, 128, device, tmp)
+    drawn = 128 * sum(p.data for p in tr.phases)  # real images per step
+    what = "residual translators, fashion-inverted" if model == "cyclegan" else "DCGAN nets 28x28"
+    return (f"{model} step ({what}, batch 128, {len(tr.phases)} phases)",
+            timed(tr.train_step, drawn, seconds, warmup=3))
+
+
+def pick_dataset(name: str) -> tuple[str, dict]:
+    """`name` when its files are here, else an npz of random 28x28 images (said in the output)."""
     try:
-        api.make_configs("vae", dataset)
         from genlab.config import DataConfig
 
-        load_data(DataConfig(dataset=dataset, download=False))
+        load_data(DataConfig(dataset=name, download=False))
+        return name, {}
     except DataError:
-        print(f"({dataset} is not on this machine: using random 28x28 images instead)")
+        print(f"({name} is not on this machine: using random 28x28 images instead)")
         import numpy as np
 
         tmpd = tempfile.mkdtemp()
         rng = np.random.default_rng(0)
         np.savez(f"{tmpd}/random.npz", x=rng.random((60000, 1, 28, 28), dtype=np.float32),
                  y=rng.integers(0, 10, 60000))
-        dataset = "npz"
-        extra = {"path": f"{tmpd}/random.npz"}
-    else:
-        extra = {}
+        return "npz", {"path": f"{tmpd}/random.npz"}
+
+
+def against(rev: str, models: list[str], args) -> None:
+    """Each model's step row measured in this checkout and at `rev`, alternately, in fresh processes."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parents[1]
+    old = Path(tempfile.mkdtemp(prefix="genlab-rev-"))
+    subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(old / "tree"), rev], check=True,
+                   capture_output=True)
+    trees = {"this checkout": here / "src", rev: old / "tree" / "src"}
+    try:
+        best: dict = {}
+        for _ in range(args.repeats):
+            for model in models:
+                for label, src in trees.items():
+                    env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1"}
+                    out = subprocess.run([sys.executable, __file__, "--row", model, "--cpu-clock",
+                                          "--seconds", str(args.seconds),
+                                          "--dataset", args.dataset, "--device", args.device],
+                                         env=env, capture_output=True, text=True, check=True).stdout
+                    name, ips = out.strip().splitlines()[-1].rsplit("\t", 1)
+                    best.setdefault(model, {"name": name})[label] = max(best.get(model, {}).get(label, 0.0),
+                                                                      float(ips))
+        width = max(len(b["name"]) for b in best.values())
+        print(f"{'':<{width}}  {rev:>12}  {'this checkout':>13}  ratio")
+        for model, b in best.items():
+            print(f"{b['name']:<{width}}  {b[rev]:>12,.0f}  {b['this checkout']:>13,.0f}  "
+                  f"{b['this checkout'] / b[rev]:.2f}x")
+        print(f"(images per CPU-second, one thread, best of {args.repeats} alternating runs of {args.seconds:g} s)")
+    finally:
+        subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(old / "tree")],
+                       capture_output=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--only", choices=["vae", "gan", "hybrid"], help="only the rows of one family")
+    p.add_argument("--against", metavar="REV", help="also measure git revision REV (step rows of --only gan/hybrid)")
+    p.add_argument("--repeats", type=int, default=2, help="with --against: alternating runs per version")
+    p.add_argument("--row", help=argparse.SUPPRESS)  # one model's step row, printed as NAME<TAB>IMAGES/S
+    p.add_argument("--cpu-clock", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.cpu_clock:
+        global CLOCK
+        CLOCK = time.process_time
+        torch.set_num_threads(1)
+    if args.against:
+        return against(args.against, HYBRIDS if args.only != "gan" else ["gan", *GAN_FAMILY], args)
+    dataset, extra = pick_dataset(args.dataset)
+    if args.row:
+        with tempfile.TemporaryDirectory() as tmp:
+            name, ips = step_row(args.row, dataset, extra, args.device, args.seconds, tmp)
+        print(f"{name}\t{ips}")
+        return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, data {args.dataset}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,10 +203,10 @@ def main() -> None:
             gan = trainer_for("gan", dataset, {**extra, "net": "conv"}, 128, args.device, tmp)
             rows.append(("gan with DCGAN nets 28x28, batch 128", timed(gan.train_step, 128, args.seconds, warmup=5)))
             for model in GAN_FAMILY:  # the plain gan is the row above
-                tr = trainer_for(model, dataset, {**extra, "net": "conv"}, 128, args.device, tmp)
-                drawn = 128 * sum(p.data for p in tr.phases)  # real images per step
-                rows.append((f"{model} step (DCGAN nets 28x28, batch 128, {len(tr.phases)} phases)",
-                             timed(tr.train_step, drawn, args.seconds, warmup=3)))
+                rows.append(step_row(model, dataset, extra, args.device, args.seconds, tmp))
+        if args.only in (None, "hybrid"):
+            for model in HYBRIDS:
+                rows.append(step_row(model, dataset, extra, args.device, args.seconds, tmp))
     width = max(len(r[0]) for r in rows)
     for name, ips, *more in rows:
         print(f"{name:<{width}}  {ips:>10,.0f} images/s", *more)
