@@ -33,6 +33,10 @@ class TrainConfig:
     keep_checkpoints: int = 2
     # iwae: Burda et al.'s 8 stages, stretched to the length; linear: decay to 0 over the run (lets a GAN settle)
     lr_schedule: Literal["constant", "iwae", "linear"] = "constant"
+    # the networks' arithmetic: bf16 / fp16 run them under autocast (losses stay float32; fp16 scales each
+    # phase's gradients against underflow); compile: torch.compile every network (CPU needs a C++ compiler)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    compile: bool = False
 
     def __post_init__(self):
         check(self.epochs >= 0, "epochs", "must be >= 0")

@@ -98,4 +98,5 @@ NAMES = tuple(table())
 def variational_bound(div: FDivergence, v_data: torch.Tensor, v_model: torch.Tensor) -> torch.Tensor:
     """E_P[g_f(V(x))] - E_Q[f*(g_f(V(x)))] from the critic's raw outputs on data (P) and model (Q) samples:
     a lower bound on D_f(P || Q) that the critic maximizes and the generator minimizes (eq. 6)."""
+    v_data, v_model = v_data.float(), v_model.float()  # float32 under mixed precision
     return div.activation(v_data).mean() - div.conjugate(div.activation(v_model)).mean()

@@ -1,4 +1,8 @@
-"""Pure functions for the losses and divergences the models share. Shapes in comments: B batch, D dims."""
+"""Pure functions for the losses and divergences the models share. Shapes in comments: B batch, D dims.
+
+Each computes in float32: network outputs are upcast on the way in (a no-op for float32 tensors), so that a
+model trained under mixed precision (``precision=bf16|fp16``) sums log-densities and averages its losses at
+full precision, while its networks run in the lower one."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ LOG_2PI = math.log(2 * math.pi)
 
 def gaussian_kl_std_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL( N(mu, diag(exp(logvar))) || N(0, I) ) summed over the last dim: (B, D) -> (B,)."""
+    mu, logvar = mu.float(), logvar.float()
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
 
 
@@ -26,6 +31,7 @@ def gaussian_log_prob(x: torch.Tensor, mu: torch.Tensor, log_sigma: torch.Tensor
                       event_dims: Optional[int] = None) -> torch.Tensor:
     """log N(x; mu, sigma^2) summed over the event dims (default all but the first): (B, ...) -> (B,).
     x and mu broadcast, e.g. x (B, 1, D) against mu (B, K, D) with event_dims=1 gives (B, K)."""
+    mu = mu.float()
     log_sigma = torch.as_tensor(log_sigma, dtype=mu.dtype, device=mu.device)
     lp = -0.5 * ((x - mu) * torch.exp(-log_sigma)).pow(2) - log_sigma - 0.5 * LOG_2PI
     return _sum_events(lp, event_dims)
@@ -34,6 +40,7 @@ def gaussian_log_prob(x: torch.Tensor, mu: torch.Tensor, log_sigma: torch.Tensor
 def laplace_log_prob(x: torch.Tensor, mu: torch.Tensor, log_scale: torch.Tensor | float,
                      event_dims: Optional[int] = None) -> torch.Tensor:
     """log Laplace(x; mu, b) = -|x - mu| / b - log(2b), summed over the event dims (an L1 loss)."""
+    mu = mu.float()
     log_scale = torch.as_tensor(log_scale, dtype=mu.dtype, device=mu.device)
     lp = -(x - mu).abs() * torch.exp(-log_scale) - log_scale - math.log(2.0)
     return _sum_events(lp, event_dims)
@@ -41,17 +48,19 @@ def laplace_log_prob(x: torch.Tensor, mu: torch.Tensor, log_scale: torch.Tensor 
 
 def diag_gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log N(z; mu, diag exp(logvar)) summed over the last dim: (..., D) -> (...)."""
+    z, mu, logvar = z.float(), mu.float(), logvar.float()
     return -0.5 * ((z - mu).pow(2) * torch.exp(-logvar) + logvar + LOG_2PI).sum(-1)
 
 
 def std_normal_log_density(z: torch.Tensor) -> torch.Tensor:
     """log N(z; 0, I) summed over the last dim: (..., D) -> (...)."""
-    return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+    return -0.5 * (z.float().pow(2) + LOG_2PI).sum(-1)
 
 
 def bernoulli_log_prob(x: torch.Tensor, logits: torch.Tensor, event_dims: Optional[int] = None) -> torch.Tensor:
     """log Bernoulli(x; sigmoid(logits)) = x l - softplus(l), summed over the event dims; x may be in [0, 1]
     and broadcasts against the logits (no copy of x per importance sample)."""
+    logits = logits.float()
     return _sum_events(x * logits - F.softplus(logits), event_dims)
 
 
@@ -63,7 +72,7 @@ def input_gradient_norm(critic: Callable[[torch.Tensor], torch.Tensor], x: torch
     """||grad_x critic(x)||_2 per example (B,), differentiable in the critic's weights (for penalties on it)."""
     x = x.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-    return grad.flatten(1).norm(dim=1)
+    return grad.float().flatten(1).norm(dim=1)
 
 
 def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x_hat: torch.Tensor) -> torch.Tensor:
@@ -73,11 +82,12 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x_hat: torc
 
 def gan_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """-E[log D(x)] - E[log(1 - D(G(z)))], the discriminator's side of the minimax game."""
-    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    return F.softplus(-real_logits.float()).mean() + F.softplus(fake_logits.float()).mean()
 
 
 def gan_generator_loss(fake_logits: torch.Tensor, kind: str = "ns") -> torch.Tensor:
     """Generator loss: 'ns' (non-saturating) -E[log D(G(z))]; 'minimax' E[log(1 - D(G(z)))]."""
+    fake_logits = fake_logits.float()
     if kind == "ns":
         return F.softplus(-fake_logits).mean()
     if kind == "minimax":
@@ -87,7 +97,7 @@ def gan_generator_loss(fake_logits: torch.Tensor, kind: str = "ns") -> torch.Ten
 
 def lsgan_loss(logits: torch.Tensor, target: float) -> torch.Tensor:
     """The least-squares GAN loss (Mao et al. 2017) E (D - target)^2 over the batch."""
-    return (logits - target).pow(2).mean()
+    return (logits.float() - target).pow(2).mean()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -96,12 +106,12 @@ def lsgan_loss(logits: torch.Tensor, target: float) -> torch.Tensor:
 
 def l1_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """|a - b| averaged over dimensions, per example."""
-    return (a - b).abs().flatten(1).mean(1)
+    return (a.float() - b.float()).abs().flatten(1).mean(1)
 
 
 def half_squared_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """1/2 ||a - b||^2 summed over dimensions, per example: -log N(a; b, I) up to a constant."""
-    return 0.5 * (a - b).pow(2).flatten(1).sum(1)
+    return 0.5 * (a.float() - b.float()).pow(2).flatten(1).sum(1)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Optional
 
@@ -28,6 +28,7 @@ from .plots import plot_curves, samples_over_epochs, save_image_grid, save_point
 from .rundir import RunDir
 
 GRID_SEED = 1234  # the fixed noise of the per-epoch sample grids
+AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class Interrupted(GenlabError):
@@ -45,6 +46,15 @@ def make_optimizer(params: list[torch.nn.Parameter], spec: OptimSpec) -> torch.o
     if spec.name == "sgd":
         return torch.optim.SGD(params, lr=spec.lr, weight_decay=spec.weight_decay)
     raise ValueError(f"unknown optimizer {spec.name!r}")
+
+
+def compile_networks(model: GenerativeModel, players: dict) -> None:
+    """torch.compile every network the players train, in place (state-dict keys and checkpoints unchanged)."""
+    for player in players.values():
+        for module in player.modules:
+            parts = module.children() if isinstance(module, GenerativeModel) else [module]
+            for net in parts:
+                net.compile()
 
 
 def total_steps(cfg: TrainConfig, batches_per_epoch: int, data_phases: int) -> int:
@@ -96,6 +106,15 @@ class Trainer:
             unknown = [n for n in phase.players if n not in self.players]
             if unknown:
                 raise ValueError(f"phase {phase.name!r} updates unknown players {unknown}")
+        device_type = next(model.parameters()).device.type
+        dtype = AUTOCAST[cfg.precision]
+        self.autocast = (lambda: torch.autocast(device_type, dtype=dtype)) if dtype is not None else nullcontext
+        # fp16: one gradient scaler per group of players a phase updates (per player, but for AAE's
+        # reconstruction phase, which updates the encoder and the decoder by one loss)
+        self.scalers = ({ph.players: torch.amp.GradScaler(device_type) for ph in self.phases}
+                        if cfg.precision == "fp16" else {})
+        if cfg.compile:
+            compile_networks(model, self.players)
         self.stream = BatchStream(data, cfg.batch_size, seed=cfg.seed + 1)
         self.total = total_steps(cfg, self.stream.batches_per_epoch, sum(p.data for p in self.phases))
         self.step = 0
@@ -116,6 +135,7 @@ class Trainer:
             "elapsed": self.elapsed + (time.perf_counter() - self._t0 if hasattr(self, "_t0") else 0.0),
             "acc": dict(self.acc),
             "count": dict(self.count),
+            "scalers": {"+".join(k): v.state_dict() for k, v in self.scalers.items()},
         }
         if torch.cuda.is_available():
             state["rng_cuda"] = torch.cuda.get_rng_state_all()
@@ -137,6 +157,9 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
         self.elapsed = float(state["elapsed"])
         self.acc, self.count = dict(state["acc"]), dict(state["count"])
+        for key, scaler in self.scalers.items():
+            if "+".join(key) in state.get("scalers", {}):
+                scaler.load_state_dict(state["scalers"]["+".join(key)])
         self.run.truncate_metrics(self.step)
         return True
 
@@ -168,21 +191,31 @@ class Trainer:
 
     def backward(self, phase: Phase, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         """The phase's loss and its gradient with respect to the phase's players' parameters only (their
-        .grad); the other players are frozen meanwhile. Returns the model's named values."""
+        .grad, scaled under fp16); the other players are frozen meanwhile. Returns the model's named values."""
         with frozen(self.players, phase.players) as ctx, step.phase(ctx):
-            out = self.model.loss(phase.name, batch, step)
+            with self.autocast():
+                out = self.model.loss(phase.name, batch, step)
             loss = out["loss"]
             if not torch.isfinite(loss):
                 self._non_finite(phase.name, loss)
             for name in phase.players:
                 self.optimizers[name].zero_grad(set_to_none=True)
-            loss.backward(inputs=ctx.params, retain_graph=step.retains_graph)
+            scaler = self.scalers.get(phase.players)
+            (loss if scaler is None else scaler.scale(loss)).backward(inputs=ctx.params,
+                                                                      retain_graph=step.retains_graph)
         return out
 
     def update(self, phase: Phase, step: Step) -> None:
-        """The optimizer step of each of the phase's players, then the model's after_update."""
+        """The optimizer step of each of the phase's players (skipped by fp16's scaler when a gradient
+        overflowed), then the model's after_update."""
+        scaler = self.scalers.get(phase.players)
         for name in phase.players:
-            self.optimizers[name].step()
+            if scaler is None:
+                self.optimizers[name].step()
+            else:
+                scaler.step(self.optimizers[name])
+        if scaler is not None:
+            scaler.update()
         self.model.after_update(phase.name, step)
 
     def _accumulate(self, key: str, value: torch.Tensor) -> None:

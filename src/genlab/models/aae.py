@@ -108,7 +108,7 @@ class AAE(AutoencodingGAN):
         return self.means[k] + self.cfg.mog_std * self.randn(n, self.cfg.latent_dim, generator=generator)
 
     def C(self, z: torch.Tensor) -> torch.Tensor:
-        return self.code_discriminator(z).squeeze(-1)  # (B,) logits: z from the prior
+        return self.code_discriminator(z).squeeze(-1).float()  # (B,) logits: z from the prior
 
     def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         x = batch.x

@@ -91,10 +91,10 @@ class AlphaGAN(AutoencodingGAN):
                 Phase("code_disc", data=False)]
 
     def D(self, x: torch.Tensor) -> torch.Tensor:
-        return self.discriminator(x).squeeze(-1)  # (B,) logits: x is data
+        return self.discriminator(x).squeeze(-1).float()  # (B,) logits: x is data
 
     def C(self, z: torch.Tensor) -> torch.Tensor:
-        return self.code_discriminator(z).squeeze(-1)  # (B,) logits: z is from the prior
+        return self.code_discriminator(z).squeeze(-1).float()  # (B,) logits: z is from the prior
 
     def adversarial(self, logits: torch.Tensor) -> torch.Tensor:
         """A(d) averaged over the batch, from logits of d."""

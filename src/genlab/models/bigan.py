@@ -69,7 +69,7 @@ class BiGAN(AutoencodingGAN):
         return [Phase("disc")] * self.cfg.d_steps + [Phase("gen", data=False)]
 
     def D(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return self.discriminator(x, z)  # (B,) logits: the pair came from the encoder
+        return self.discriminator(x, z).float()  # (B,) logits: the pair came from the encoder
 
     def pairs(self, x: torch.Tensor) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
         """The encoder's pair (x, E(x)) and the generator's pair (G(z), z), z ~ p(z)."""

@@ -41,7 +41,7 @@ class CGAN(GAN):
             x = torch.cat([x, code[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1)
         else:
             x = torch.cat([x.flatten(1), code], 1)  # (B, D + K)
-        return self.discriminator(x).squeeze(-1)
+        return self.discriminator(x).squeeze(-1).float()
 
     def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         y = batch.y

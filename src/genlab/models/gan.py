@@ -124,7 +124,7 @@ class GAN(GenerativeModel):
         return x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
 
     def D(self, x: torch.Tensor) -> torch.Tensor:
-        return self.discriminator(self.packed(x)).squeeze(-1)  # (B,) logits, (B / pack,) when packed
+        return self.discriminator(self.packed(x)).squeeze(-1).float()  # (B,) logits, (B / pack,) when packed
 
     def fake(self, n: int) -> torch.Tensor:
         """G(z) for n fresh draws z ~ p(z)."""

@@ -29,7 +29,7 @@ from .gan import GAN, AdversarialConfig
 
 def critic_gap(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
     """E[f(x)] - E[f(G(z))]: the critic's estimate of the Wasserstein-1 distance (up to its Lipschitz constant)."""
-    return real_scores.mean() - fake_scores.mean()
+    return real_scores.float().mean() - fake_scores.float().mean()
 
 
 @dataclass

@@ -36,7 +36,7 @@ class FeatureCritic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> CriticOutput:
         h = self.trunk(x)
-        return CriticOutput(h, self.head(h).squeeze(-1))
+        return CriticOutput(h.float(), self.head(h).squeeze(-1).float())  # float32 under mixed precision
 
 
 class JointCritic(nn.Module):
