@@ -15,6 +15,7 @@ from genlab.data.base import Batch, DataInfo
 from genlab.models.base import Step
 from genlab.divergences import NAMES
 from genlab.errors import ConfigError
+from genlab.losses import gan_discriminator_loss, gan_generator_loss
 from genlab.models.cgan import CGAN
 from genlab.models.dcgan import DCGAN, DCGANConfig
 from genlab.models.fgan import FGAN, FGANConfig
@@ -140,6 +141,27 @@ def test_unrolling_zero_steps_is_the_plain_gan_update_and_more_steps_are_not(inf
     # unrolling leaves D's weights and batch-norm statistics alone
     for name, t in unrolled[2].discriminator.state_dict().items():
         assert torch.equal(t, d_state[name]), name
+
+
+def test_unrolled_steps_equal_equation_5_written_out():
+    """Two unrolled SGD steps on D's copies (one pass over real and generated points together, as an MLP D
+    allows) give G the loss of f(theta_G, theta_D^2) computed step by step with separate passes."""
+    torch.manual_seed(0)
+    model = UnrolledGAN(UnrolledConfig(hidden=(16, 16), noise_dim=4, unroll_steps=2, unroll_lr=0.3), POINTS)
+    batch = Batch(torch.randn(16, 2), None)
+    torch.manual_seed(5)
+    out = model.loss("gen", batch, Step())["loss"]
+    torch.manual_seed(5)
+    fake = model.fake(16)
+    from torch.func import functional_call
+
+    w = {n: p.detach().requires_grad_(True) for n, p in model.discriminator.named_parameters()}
+    D = lambda x, w: functional_call(model.discriminator, w, (x,)).squeeze(-1)  # noqa: E731
+    for _ in range(2):
+        d_loss = gan_discriminator_loss(D(batch.x, w), D(fake, w))
+        g = torch.autograd.grad(d_loss, list(w.values()), create_graph=True)
+        w = {n: p - 0.3 * gi for (n, p), gi in zip(w.items(), g)}
+    torch.testing.assert_close(out, gan_generator_loss(D(fake, w)), rtol=1e-5, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------------------------------

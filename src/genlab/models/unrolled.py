@@ -9,7 +9,8 @@ and the generator descends the surrogate f_K(theta_G, theta_D) = f(theta_G, thet
 differentiating through the K updates (so G sees how D would react to it), while D itself takes the
 ordinary update on f. The unrolled steps are plain gradient steps of size ``unroll_lr`` taken on copies of
 D's parameters with ``torch.func.functional_call`` (D's module and its batch-norm statistics are not
-touched), on the phase's real batch and the same generated batch. With K = 0 this is exactly the GAN.
+touched), on the phase's real batch and the same generated batch (one pass over both where D has no batch
+norm). With K = 0 this is exactly the GAN.
 """
 
 from __future__ import annotations
@@ -52,12 +53,19 @@ class UnrolledGAN(GAN):
         # parameters get none; buffers are copied so that batch-norm statistics stay as they are
         params = {n: p.detach().requires_grad_(True) for n, p in self.discriminator.named_parameters()}
         buffers = {n: b.clone() for n, b in self.discriminator.named_buffers()}
+        n_real = batch.x.shape[0]
 
         def D(x: torch.Tensor, weights: dict) -> torch.Tensor:
-            return functional_call(self.discriminator, (weights, buffers), (self.packed(x),)).squeeze(-1)
+            return functional_call(self.discriminator, (weights, buffers), (self.packed(x),)).squeeze(-1).float()
+
+        def d_loss(weights: dict) -> torch.Tensor:
+            if buffers:  # batch norm: real and generated batches are normalized apart, as in D's own update
+                return gan_discriminator_loss(D(batch.x, weights), D(fake, weights))
+            logits = D(torch.cat([batch.x, fake]), weights)  # one pass over both: the same numbers, fewer ops
+            cut = n_real // self.cfg.pack
+            return gan_discriminator_loss(logits[:cut], logits[cut:])
 
         for _ in range(self.cfg.unroll_steps):
-            d_loss = gan_discriminator_loss(D(batch.x, params), D(fake, params))
-            grads = torch.autograd.grad(d_loss, list(params.values()), create_graph=True)
+            grads = torch.autograd.grad(d_loss(params), list(params.values()), create_graph=True)
             params = {n: p - self.cfg.unroll_lr * g for (n, p), g in zip(params.items(), grads)}
         return {"loss": gan_generator_loss(D(fake, params), self.cfg.loss)}
