@@ -14,6 +14,10 @@ streamed to a temporary file in that folder, checked against their checksum and 
 their final name: an interrupted or corrupted download never leaves a file under the final name.
 Checksums are checked only for downloads: files found on disk (Debian re-compresses its copies, so
 their checksums differ from the official ones) are validated by the readers' structure checks.
+
+Datasets derived from these files (coloured digits, CelebA cropped to 64x64) keep their arrays in
+``<cache>/<NAME>/`` (``cached_arrays``), under a key of the source files' identity (``files_key``) and of
+the recipe, written atomically like the downloads.
 """
 
 from __future__ import annotations
@@ -21,15 +25,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
+import json
 import os
 import sys
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
+import numpy as np
 from tqdm import tqdm
 
 from ..config import DataConfig
@@ -147,6 +155,10 @@ def fetch(url: str, rf: RemoteFile, dest: Path) -> None:
         with os.fdopen(fd, "wb") as out:
             req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
             with urllib.request.urlopen(req, timeout=CONNECT_TIMEOUT_S) as resp:
+                kind = resp.headers.get("Content-Type", "")
+                if kind.startswith("text/html") and not rf.filename.endswith((".html", ".htm")):
+                    # Google Drive's quota and virus-scan pages, a captive portal's login page ...
+                    raise ConnectionError(f"the server sent a web page ({kind}) instead of the file")
                 length = resp.headers.get("Content-Length")
                 total = int(length) if length and length.isdigit() else None
                 digest = hashlib.new(algo)
@@ -165,8 +177,8 @@ def fetch(url: str, rf: RemoteFile, dest: Path) -> None:
         got = digest.hexdigest()
         if got != expected:
             raise DataError(
-                f"the file {rf.filename} downloaded from {url} is corrupt: its {algo} is {got}, "
-                f"expected {expected}. Nothing was saved; try again later, or download the file by hand "
+                f"the file {rf.filename} downloaded from {url} is corrupt (truncated or altered): its {algo} "
+                f"is {got} over the {received} bytes received, expected {expected}. Nothing was saved; try again later, or download the file by hand "
                 f"and put it in {dest.parent}/"
             )
         os.replace(tmp, dest)
@@ -278,7 +290,60 @@ def _missing_message(name: str, missing: Sequence[RemoteFile], tried: dict[str, 
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------------------------------
+# arrays derived from the files, cached
+
+
+def files_key(paths: Sequence[Path], recipe: dict) -> str:
+    """A short key of source files (path, size, modification time) and of the recipe that turns them into
+    arrays: it changes when a file is replaced or the recipe changes, without reading the files."""
+    ident = []
+    for p in paths:
+        st = Path(p).stat()
+        ident.append([str(Path(p).absolute()), st.st_size, st.st_mtime_ns])
+    blob = json.dumps({"files": ident, "recipe": recipe}, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def cached_arrays(path: Path, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays stored in ``path`` (.npz); on first use ``build()`` makes them and they are written
+    atomically (a temporary file renamed into place), so an interrupted build leaves no cache file behind.
+    A damaged cache file is rebuilt; a cache folder that cannot be written is reported and skipped."""
+    path = Path(path)
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                return {k: f[k] for k in f.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
+            print(f"genlab: {path} is damaged; building it again", file=sys.stderr)
+    arrays = build()
+    try:
+        write_npz(path, arrays)
+    except OSError as e:
+        print(f"genlab: cannot write the cache file {path} ({e}); the data will be built again next time. "
+              f"Set GENLAB_CACHE to a writable folder to keep it", file=sys.stderr)
+    return arrays
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Save arrays as an uncompressed .npz, atomically: a temporary file beside ``path``, renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            np.savez(out, **arrays)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
 __all__ = [
+    "cached_arrays",
+    "files_key",
     "RemoteFile",
     "SYSTEM_DATA_DIR",
     "available",

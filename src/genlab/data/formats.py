@@ -9,6 +9,8 @@ its binary version (not the Python pickles) and npz files are loaded with ``allo
 - ``read_cifar10``: CIFAR-10's binary batches, from the .tar.gz (read in memory) or an extracted folder.
 - ``read_image_folder``: a folder of images, optionally in class sub-folders.
 - ``read_npz``: arrays saved with ``numpy.savez``.
+- ``CelebaImages``, ``parse_celeba_attributes``, ``parse_celeba_partition``: CelebA's aligned images (from
+  the zip, read in place, or a folder) and its two annotation files (the official text files or CSV copies).
 """
 
 from __future__ import annotations
@@ -308,6 +310,155 @@ def read_image_folder(path: Path | str, image_size: int = 0, channels: int = 0
 
 
 # ----------------------------------------------------------------------------------------------------
+# CelebA: the aligned images (zip or folder), the attribute list and the evaluation partition
+
+CELEBA_IMAGES = "img_align_celeba"
+CELEBA_PARTITIONS = {"train": 0, "valid": 1, "test": 2}
+
+
+def _text_rows(data: bytes, source: str) -> list[list[str]]:
+    """The non-empty lines of a whitespace- or comma-separated text file, split into fields."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{source} is not a text file; {_REDOWNLOAD}") from None
+    sep = "," if "," in text.split("\n", 1)[0] else None  # the CSV copies (e.g. Kaggle's) have a header line
+    return [line.split(sep) for line in text.splitlines() if line.strip()]
+
+
+def parse_celeba_partition(data: bytes, source: str) -> dict[str, int]:
+    """``list_eval_partition.txt`` (``000001.jpg 0`` per line; or its CSV copy with a header):
+    image name -> 0 (train), 1 (validation) or 2 (test)."""
+    rows = _text_rows(data, source)
+    if rows and rows[0][0].strip() == "image_id":
+        rows = rows[1:]
+    out: dict[str, int] = {}
+    for i, row in enumerate(rows, 1):
+        if len(row) != 2 or row[1].strip() not in ("0", "1", "2"):
+            raise DataError(f"{source}, line {i}: expected 'IMAGE.jpg PARTITION' with a partition of 0, 1 or 2, "
+                            f"got {' '.join(row)[:60]!r}; {_REDOWNLOAD}")
+        out[row[0].strip()] = int(row[1])
+    if not out:
+        raise DataError(f"{source} lists no images; {_REDOWNLOAD}")
+    return out
+
+
+def parse_celeba_attributes(data: bytes, source: str) -> tuple[list[str], dict[str, np.ndarray]]:
+    """``list_attr_celeba.txt`` (a count line, a line of 40 names, then ``000001.jpg -1 1 ...``; or its CSV
+    copy, whose header starts with ``image_id``): (attribute names, image name -> int8 (A,) of 0/1)."""
+    rows = _text_rows(data, source)
+    if len(rows) >= 2 and rows[0][0].strip() == "image_id":  # CSV: header, then rows
+        names, body = [n.strip() for n in rows[0][1:]], rows[1:]
+    elif len(rows) >= 2 and len(rows[0]) == 1 and rows[0][0].strip().isdigit():
+        names, body = rows[1], rows[2:]
+        if int(rows[0][0]) != len(body):
+            raise DataError(f"{source} says it lists {rows[0][0]} images but holds {len(body)}: it is truncated "
+                            f"or corrupt; {_REDOWNLOAD}")
+    else:
+        raise DataError(f"{source} is not a CelebA attribute list (a line with the number of images, a line of "
+                        f"attribute names, then one line per image); {_REDOWNLOAD}")
+    out: dict[str, np.ndarray] = {}
+    for i, row in enumerate(body, 1):
+        values = [v.strip() for v in row[1:]]
+        if len(values) != len(names) or any(v not in ("1", "-1") for v in values):
+            raise DataError(f"{source}: the line for {row[0].strip()!r} should hold {len(names)} values of 1 or -1; "
+                            f"{_REDOWNLOAD}")
+        out[row[0].strip()] = (np.array(values, dtype=np.int8) > 0).astype(np.int8)
+    return names, out
+
+
+def celeba_crop(im, crop: int, size: int):
+    """A Pillow image -> its centred ``crop`` x ``crop`` square (smaller when the image is), resized to
+    ``size`` x ``size`` (bilinear with antialiasing), RGB."""
+    from PIL import Image
+
+    im = im.convert("RGB")
+    w, h = im.size
+    side = min(crop, w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    return im.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BILINEAR)
+
+
+class CelebaImages:
+    """The aligned CelebA images, from ``img_align_celeba.zip`` (read in place) or a folder of JPEGs
+    (``img_align_celeba/``, or the folder that holds it). ``read(names, crop, size)`` -> uint8 (N, 3, size, size)."""
+
+    def __init__(self, source: Path):
+        self.source = Path(source)
+        self.zip: Optional[zipfile.ZipFile] = None
+        if self.source.is_dir():
+            inner = self.source / CELEBA_IMAGES
+            while inner.is_dir():  # img_align_celeba/ (and Kaggle's img_align_celeba/img_align_celeba/)
+                self.source, inner = inner, inner / CELEBA_IMAGES
+            return
+        try:
+            self.zip = zipfile.ZipFile(self.source)
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise DataError(f"{self.source} is not a complete zip archive ({e}): it is truncated or corrupt; "
+                            f"{_REDOWNLOAD}") from None
+        self.members = {Path(i.filename).name: i for i in self.zip.infolist() if not i.is_dir()}
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def raw(self, name: str) -> bytes:
+        """The JPEG bytes of one image."""
+        if self.zip is None:
+            try:
+                return (self.source / name).read_bytes()
+            except FileNotFoundError:
+                raise DataError(f"{self.source / name} is missing: the CelebA image folder is incomplete") from None
+        info = self.members.get(name)
+        if info is None:
+            raise DataError(f"{self.source} has no image {name}: it is not the aligned CelebA archive, or it is "
+                            f"incomplete; {_REDOWNLOAD}")
+        try:
+            return self.zip.read(info)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
+            raise DataError(f"{self.source}: cannot read {name} ({e}): the archive is truncated or corrupt; "
+                            f"{_REDOWNLOAD}") from None
+
+    def read(self, names: Sequence[str], crop: int, size: int, workers: int = 0,
+             progress: Optional[bool] = None) -> np.ndarray:
+        """The images ``names``, centre-cropped and resized: uint8 (N, 3, size, size). JPEG decoding runs on
+        ``workers`` threads (0: one per CPU core), the archive is read by this one; ``progress``: a progress bar
+        (None: on a terminal)."""
+        import io
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        from PIL import Image
+        from tqdm import tqdm
+
+        out = np.empty((len(names), 3, size, size), dtype=np.uint8)
+
+        def decode(item: tuple[int, str, bytes]) -> None:
+            i, name, data = item
+            try:
+                with Image.open(io.BytesIO(data)) as im:
+                    out[i] = np.asarray(celeba_crop(im, crop, size)).transpose(2, 0, 1)
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+                raise DataError(f"cannot read the image {name} of {self.source} ({e}); {_REDOWNLOAD}") from None
+
+        chunk = 2048
+        with ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool, \
+                tqdm(total=len(names), desc="CelebA: cropping", unit="img",
+                     disable=None if progress is None else not progress, leave=False) as bar:
+            for start in range(0, len(names), chunk):
+                batch = [(start + j, n, self.raw(n)) for j, n in enumerate(names[start: start + chunk])]
+                list(pool.map(decode, batch))
+                bar.update(len(batch))
+        return out
+
+
+# ----------------------------------------------------------------------------------------------------
 # npz
 
 NPZ_KEYS = {"train": (("x_train", "y_train"), ("x", "y")), "test": (("x_test", "y_test"),)}
@@ -435,6 +586,11 @@ def read_npz(path: Path | str, split: str = "train") -> ArrayData:
 
 
 __all__ = [
+    "CELEBA_IMAGES",
+    "CelebaImages",
+    "celeba_crop",
+    "parse_celeba_attributes",
+    "parse_celeba_partition",
     "CIFAR_DIR",
     "IMAGE_SUFFIXES",
     "detect_grey",

@@ -80,16 +80,33 @@ def check_idx_pair(x: np.ndarray, y: np.ndarray, images: Path, labels: Path, n_c
         raise DataError(f"{labels} has a label {int(y.max())}, expected 0..{n_classes - 1}; delete or replace it")
 
 
+# name -> (files, class names, hints) of each MNIST-style dataset, for the datasets built from them
+IDX_DATASETS: dict[str, tuple[dict[str, RemoteFile], list[str], tuple[str, ...]]] = {}
+
+
+def idx_paths(name: str, cfg: DataConfig, split: str) -> tuple[Path, Path]:
+    """(images, labels) files of an MNIST-style dataset's split: found on disk or downloaded."""
+    _check_split(name, split)
+    files, _, hints = IDX_DATASETS[name]
+    fx, fy = IDX_FILES[split]
+    paths = find_or_download(name, [files[fx], files[fy]], cfg, hints=hints)
+    return paths[fx], paths[fy]
+
+
+def read_idx_pair(name: str, images: Path, labels: Path) -> ArrayData:
+    """An MNIST-style split from its two IDX files, checked."""
+    classes = IDX_DATASETS[name][1]
+    x, y = read_idx(images), read_idx(labels)
+    check_idx_pair(x, y, images, labels, len(classes))
+    return ArrayData(x=x[:, None], y=y.astype(np.int64), kind="image", classes=list(classes))
+
+
 def _idx_dataset(name: str, files: dict[str, RemoteFile], classes: list[str], hints: tuple[str, ...]):
     """(load, available) for an MNIST-style dataset."""
+    IDX_DATASETS[name] = (files, classes, hints)
 
     def load(cfg: DataConfig, split: str) -> ArrayData:
-        _check_split(name, split)
-        fx, fy = IDX_FILES[split]
-        paths = find_or_download(name, [files[fx], files[fy]], cfg, hints=hints)
-        x, y = read_idx(paths[fx]), read_idx(paths[fy])
-        check_idx_pair(x, y, paths[fx], paths[fy], len(classes))
-        return ArrayData(x=x[:, None], y=y.astype(np.int64), kind="image", classes=list(classes))
+        return read_idx_pair(name, *idx_paths(name, cfg, split))
 
     def avail(cfg: DataConfig) -> Availability:
         return available(name, list(files.values()), cfg)
