@@ -23,6 +23,7 @@ from typing import Literal
 from ..nets import resolve_net
 from ..registry import MODELS
 from .gan import GAN, GANConfig
+from .image_presets import image_presets
 
 
 @dataclass
@@ -36,6 +37,7 @@ class DCGANConfig(GANConfig):
 class DCGAN(GAN):
     Config = DCGANConfig
     description = "DCGAN (Radford et al. 2015): the GAN with DCGAN conv nets for every image size and N(0, 0.02) init"
+    named_presets = image_presets("gan")
 
     def net_kind(self) -> str:
         return resolve_net(self.cfg.net, self.info.shape, conv_from=1)  # conv for every image size

@@ -23,6 +23,7 @@ from ..config import check
 from ..data.base import DataInfo
 from ..nets import dcgan_init, gaussian_params, make_decoder, make_encoder, output_activation, reparameterize, resolve_net
 from .base import AdversarialOptim, GenerativeModel, OptimSpec
+from .image_presets import image_presets
 
 
 @dataclass
@@ -50,6 +51,7 @@ class AutoencodingGAN(GenerativeModel):
     whether the encoder is a Gaussian q(z|x) (``stochastic``) or a deterministic map."""
 
     preferred_range = "pm1"
+    named_presets = image_presets("hybrid")  # --preset cifar10, celeba64
 
     def __init__(self, cfg: HybridConfig, info: DataInfo):
         super().__init__(cfg, info)

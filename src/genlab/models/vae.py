@@ -34,6 +34,7 @@ from ..losses import (bernoulli_log_prob, diag_gaussian_log_density, elbo_bound,
 from ..nets import MLP, gaussian_params, make_decoder, make_encoder, reparameterize, resolve_net
 from ..registry import MODELS
 from .base import GenerativeModel, OptimSpec, Player, Step
+from .image_presets import image_presets
 
 
 @dataclass
@@ -81,7 +82,7 @@ def _iwae_paper(layers: int) -> dict:
     }
 
 
-VAE_PRESETS = {"iwae-paper": _iwae_paper(1), "iwae-paper-2": _iwae_paper(2)}
+VAE_PRESETS = {"iwae-paper": _iwae_paper(1), "iwae-paper-2": _iwae_paper(2), **image_presets("vae")}
 
 
 @dataclass

@@ -33,6 +33,7 @@ from ..losses import gradient_penalty
 from ..registry import MODELS
 from .base import Step
 from .gan import GAN, AdversarialConfig
+from .image_presets import image_presets
 from .wgan import critic_gap
 
 
@@ -64,7 +65,8 @@ class WGANGP(GAN):
     description = "WGAN-GP (Gulrajani et al. 2017): gradient penalty on per-sample interpolates, Adam, n_critic"
     presets = {}
     named_presets = {"ttur": {"model": {"d_steps": 1, "lr_d": 4e-4, "lr_g": 1e-4, "beta1": 0.5, "beta2": 0.9,
-                                        "critic_norm": "layer"}}}
+                                        "critic_norm": "layer"}},
+                     **image_presets("wgan-gp")}
     discriminator_batchnorm = False
     discriminator_bias = False  # cancels in the loss
 

@@ -1,0 +1,39 @@
+"""Presets for colour images: ``--preset cifar10`` (32x32) and ``--preset celeba64`` (64x64).
+
+Plain data, one entry per model family, read by the families' ``named_presets``. The networks are genlab's
+DCGAN-style convolutions (``nets/conv.py``: 4x4 kernels of stride 2, one linear map between the smallest,
+4x4, feature map and the vector), sized as the published architectures:
+
+- ``cifar10``, GANs and hybrids: the DCGAN-style CIFAR-10 networks of the WGAN-GP code (Gulrajani et al.
+  2017, ``gan_cifar.py`` with DIM = 128): G maps z (128) to 4x4x512, 8x8x256, 16x16x128, 32x32x3; D (and an
+  encoder) mirrors it, 128, 256, 512 channels. (Their kernels are 5x5; genlab's are 4x4.)
+- ``celeba64``, GANs and hybrids: DCGAN (Radford et al. 2015) as in its authors' code (dcgan.torch,
+  ngf = ndf = 64): G maps z to 4x4x512, 8x8x256, 16x16x128, 32x32x64, 64x64x3; D mirrors it. z has 128
+  dimensions (DCGAN used 100) so that every family's latent space has the same size.
+- The VAE family: the same DCGAN-style encoder and decoder at 64 channels with a 128-dimensional latent
+  space, the size of Larsen et al.'s (2016) CelebA VAE; a Bernoulli likelihood on [0, 1] pixels, the
+  "cross-entropy" VAE of the large-scale comparisons (Lucic et al. 2018).
+- WGAN-GP keeps its paper's optimizer (Adam 1e-4, betas 0 and 0.9, five critic updates); at 64x64 its
+  critic uses layer normalization, as the paper recommends (section 4).
+
+Lengths (``train``): batch 64, and 100 epochs of CIFAR-10 or 20 of CelebA: GPU budgets, chosen, not
+measured here (neither dataset nor a GPU is on genlab's build machines); pass ``--epochs`` to change them.
+"""
+
+from __future__ import annotations
+
+GAN_NETS = {"cifar10": {"noise_dim": 128, "width": 128}, "celeba64": {"noise_dim": 128, "width": 64}}
+LENGTHS = {"cifar10": {"batch_size": 64, "epochs": 100}, "celeba64": {"batch_size": 64, "epochs": 20}}
+
+FAMILIES: dict[str, dict[str, dict]] = {
+    "vae": {size: {"net": "conv", "width": 64, "latent_dim": 128} for size in LENGTHS},
+    "gan": GAN_NETS,
+    "wgan-gp": {"cifar10": GAN_NETS["cifar10"], "celeba64": {**GAN_NETS["celeba64"], "critic_norm": "layer"}},
+    "hybrid": {size: {"latent_dim": nets["noise_dim"], "width": nets["width"], "net": "conv", "init": "dcgan"}
+               for size, nets in GAN_NETS.items()},
+}
+
+
+def image_presets(family: str) -> dict[str, dict]:
+    """The ``named_presets`` entries of a family: {preset: {"model": ..., "train": ...}}."""
+    return {name: {"model": dict(model), "train": dict(LENGTHS[name])} for name, model in FAMILIES[family].items()}
