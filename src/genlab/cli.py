@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--kid-subsets", type=int, help="kid: number of subsets (default 100)")
     e.add_argument("--kid-subset-size", type=int, help="kid: examples per subset (default 1000)")
     e.add_argument("--critic-steps", type=int, help="critic: training steps of the independent critic (default 500)")
+    e.add_argument("--diversity", choices=["all", "within-class"],
+                   help="diversity: over all pairs (default), or per class and averaged (as the alpha-GAN talk)")
 
     ev = sub.add_parser("evaluator", help="the domain classifiers that give image features offline")
     evsub = ev.add_subparsers(dest="action", metavar="ACTION")
@@ -187,7 +189,7 @@ def cmd_evaluate(args, extra) -> int:
     options = {"split": args.split, "n": args.n, "k": args.k, "batch_size": args.batch_size,
                "features": args.features, "seed": args.seed, "device": str(resolve_device(args.device)),
                "kid_subsets": args.kid_subsets, "kid_subset_size": args.kid_subset_size,
-               "critic_steps": args.critic_steps}
+               "critic_steps": args.critic_steps, "diversity": args.diversity}
     results = evaluate(args.dir, names, options)
     print(json.dumps(results, indent=2))
     return 0

@@ -10,6 +10,10 @@ and then evaluated on held-out data: W = E_test[D(x)] - E_fresh samples[D(x)], a
 bound, up to the critic's capacity and training) of the Wasserstein-1 distance. Lower is better; it is
 comparable between models only at the same budget, which is stored with the number. The real-versus-real
 value replaces the model by more training images, disjoint from those the critic learned from.
+
+``critic_other`` is the same critic's distance measured with images of the other split (by default: training
+images) that the critic never saw: the talk's overfitting check. A model that memorized its training set
+is closer to those than to held-out ones (critic_other < critic); a model that generalizes is as far from both.
 """
 
 from __future__ import annotations
@@ -95,12 +99,15 @@ def critic_metric(ctx) -> dict:
     x_train, x_stand_in, x_stand_in_fresh = train_pool[:m], train_pool[m: 2 * m], train_pool[2 * m: 3 * m]
 
     net = train_critic(x_train, samples(ctx, n), budget, cpu_generator(ctx.seed + CRITIC_SEED))
-    value = critic_distance(net, held_out, samples(ctx, n, FRESH_SAMPLES_SEED))
+    fresh = samples(ctx, n, FRESH_SAMPLES_SEED)
+    value = critic_distance(net, held_out, fresh)
+    value_other = critic_distance(net, x_stand_in, fresh)  # images of the other split the critic never saw
     net = train_critic(x_train, x_stand_in, budget, cpu_generator(ctx.seed + CRITIC_SEED))
     value_real = critic_distance(net, held_out, x_stand_in_fresh)
     return {
         "critic": value,
         "critic_real": value_real,
+        "critic_other": value_other,
         "settings": {
             "n_real": n, "n_fake": n, "reference_split": size["split"], "critic_train_split": size["other"],
             "n_critic_train": m, "real_vs_real": f"{size['other']} images stand in for the model (N={m})",

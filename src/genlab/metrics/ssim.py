@@ -11,6 +11,10 @@ For the small images genlab works with, ``ms_ssim_plan`` uses a 7x7 window and a
 renormalized to sum to 1: 28x28 gets 3 scales (28, 14, 7), 32x32 gets 3 (32, 16, 8), 8x8 gets 1 (plain
 SSIM). Numbers for different image sizes are therefore not comparable with each other or with papers
 that used 64x64 or larger images.
+
+``--diversity within-class`` computes the number per class and averages over classes, as the alpha-GAN talk
+reports it (a model that draws varied images of one class each time is not diverse within any class):
+generated images are grouped by the domain classifier's prediction, real ones by their labels.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..errors import ConfigError
 from ..evaluate import NotApplicable, register_metric
-from .samples import real, sample_size, samples
+from .samples import REAL_SUBSET_SEED, feature_sets, real, real_examples, sample_size, samples
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 SIGMA = 1.5
 C1, C2 = 0.01**2, 0.03**2
 PAIR_CHUNK = 500
+DIVERSITY_MODES = ("all", "within-class")
 
 
 def ms_ssim_plan(side: int) -> dict:
@@ -97,23 +103,56 @@ def mean_ms_ssim(a: torch.Tensor, b: torch.Tensor) -> float:
     return total / len(a)
 
 
-@register_metric("diversity", "1 - mean MS-SSIM between pairs of generated images (higher is more diverse)")
+def within_class_diversity(x: torch.Tensor, labels: torch.Tensor, num_classes: int) -> dict:
+    """1 - mean MS-SSIM over pairs of images of the same class, computed per class and averaged over the
+    classes that hold at least two images (pairs i, i + n_k / 2 within class k, in the order given)."""
+    per_class = []
+    for k in range(num_classes):
+        idx = (labels == k).nonzero().flatten()
+        pairs = len(idx) // 2
+        per_class.append(1 - mean_ms_ssim(x[idx[:pairs]], x[idx[pairs: 2 * pairs]]) if pairs else None)
+    used = [v for v in per_class if v is not None]
+    if not used:
+        raise NotApplicable("within-class diversity needs two images of one class; no class has two")
+    return {"diversity": sum(used) / len(used), "per_class": per_class, "classes_used": len(used)}
+
+
+@register_metric("diversity", "1 - mean MS-SSIM between pairs of generated images (higher is more diverse); "
+                 "--diversity within-class: per class (by the domain classifier) and averaged")
 def diversity_metric(ctx) -> dict:
     info = ctx.model.info
     if info.kind != "image":
         raise NotApplicable(f"diversity (MS-SSIM) is for images; {info.name!r} holds points")
+    mode = ctx.opt("diversity", "all")
+    if mode not in DIVERSITY_MODES:
+        raise ConfigError(f"--diversity {mode!r}: choose one of {', '.join(DIVERSITY_MODES)}")
     size = sample_size(ctx)
     n = size["n"]
     pairs = n // 2
     x = samples(ctx, n)
     ref, other = real(ctx, size["split"], n), real(ctx, size["other"], n)
     plan = ms_ssim_plan(min(info.shape[-2:]))
+    settings = {"n_fake": n, "n_real": n, "reference_split": size["split"], "diversity_mode": mode,
+                "ms_ssim_scales": plan["scales"], "ms_ssim_window": plan["window"], "ms_ssim_sigma": SIGMA}
+    if mode == "within-class":
+        return {**_within_class(ctx, x, ref, n), "settings": settings}
     return {
         "diversity": 1 - mean_ms_ssim(x[:pairs], x[pairs: 2 * pairs]),
         "diversity_real": 1 - mean_ms_ssim(other[:pairs], ref[:pairs]),
-        "settings": {
-            "n_pairs": pairs, "n_fake": n, "n_real": n, "reference_split": size["split"],
-            "pairs": "samples i and i + N/2; real: other split i with reference split i",
-            "ms_ssim_scales": plan["scales"], "ms_ssim_window": plan["window"], "ms_ssim_sigma": SIGMA,
-        },
+        "settings": {**settings, "n_pairs": pairs,
+                     "pairs": "samples i and i + N/2; real: other split i with reference split i"},
     }
+
+
+def _within_class(ctx, x: torch.Tensor, ref: torch.Tensor, n: int) -> dict:
+    """Within-class diversity of the samples (classes: the domain classifier's argmax) and of the reference
+    images (classes: their labels), as the alpha-GAN talk reports it."""
+    info = ctx.model.info
+    if info.num_classes < 2:
+        raise NotApplicable(f"within-class diversity needs labelled images; {info.name!r} has no labels")
+    sets = feature_sets(ctx, "classifier")
+    fake = within_class_diversity(x, torch.from_numpy(sets.fake["probs"].argmax(1)), info.num_classes)
+    labels = real_examples(ctx.data(sample_size(ctx)["split"]).y, n, ctx.seed + REAL_SUBSET_SEED)
+    true = within_class_diversity(ref, labels, info.num_classes)
+    return {"diversity": fake["diversity"], "diversity_real": true["diversity"], "classes_used": fake["classes_used"],
+            "diversity_per_class": fake["per_class"], "diversity_per_class_real": true["per_class"]}

@@ -26,7 +26,7 @@ REPRODUCTIONS: Registry = Registry("reproduction")
 
 def load_all() -> None:
     """Import the built-in reproductions (registration)."""
-    from . import iwae_table, vae_vs_gan  # noqa: F401
+    from . import alphagan_table, iwae_table, vae_vs_gan  # noqa: F401
     from . import mode_collapse  # noqa: F401
 
 
