@@ -37,7 +37,7 @@ from genlab.rundir import RunDir
 from genlab.trainer import Trainer
 
 
-GAN_FAMILY = ["dcgan", "cgan", "fgan", "wgan", "wgan-gp", "unrolled"]
+GAN_FAMILY = ["dcgan", "cgan", "fgan", "wgan", "wgan-gp", "unrolled", "infogan"]
 HYBRIDS = ["vaegan", "aae", "bigan", "alphagan", "cyclegan"]
 VAE_FAMILY = [("beta-vae", 1), ("cvae", 1), ("vr", 5), ("iwae", 1), ("iwae", 5), ("iwae", 50)]  # (model, K)
 MLP_VAE = {"hidden": "512", "latent_dim": "20", "net": "mlp"}

@@ -12,6 +12,11 @@ encoder (``posterior_mean`` and ``reconstruct``, the VAE family) also get:
 Translation models (``translation_rows``, CycleGAN) on images get:
 
     translations.png      test images of each domain above their translations and cycle reconstructions
+
+Models with latent codes (``traversals``, InfoGAN) on images get:
+
+    traversals.png        one panel per code: along each row one code varies (every category, or a continuous
+                          code from -2 to 2), the noise and the other codes stay fixed
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ def make_pictures(path: str | Path, device: str = "cpu") -> list[Path]:
     run, cfg, model = load_trained(path, device)
     encodes = hasattr(model, "posterior_mean") and hasattr(model, "reconstruct")
     translates = hasattr(model, "translation_rows") and model.info.kind == "image"
+    if hasattr(model, "traversals") and model.info.kind == "image":
+        return [_traversals(model, run.samples / "traversals.png")]
     if not (encodes or translates):
         return []
     data, split = _eval_data(cfg, model, device)
@@ -76,6 +83,24 @@ def _eval_data(cfg: dict, model, device: str):
 
 def _to_images(model, x: torch.Tensor) -> np.ndarray:
     return model.info.to_data_space(x).float().cpu().numpy()
+
+
+TRAVERSAL_ROWS, TRAVERSAL_STEPS = 8, 9
+
+
+def _traversals(model, path: Path) -> Path:
+    """One panel per latent code: rows of fixed noise, the code varied along each row."""
+    from .plots import image_grid
+
+    panels = model.traversals(TRAVERSAL_ROWS, TRAVERSAL_STEPS, torch.Generator(device=model.device).manual_seed(0))
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.9), dpi=110, squeeze=False)
+    for ax, (title, images) in zip(axes[0], panels):
+        ax.imshow(image_grid(_to_images(model, images.flatten(0, 1)), nrow=images.shape[1]))  # a row per z
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    return _save(fig, path)
 
 
 @torch.no_grad()

@@ -1,6 +1,6 @@
 """Evaluation metrics. Importing this package registers every built-in metric with ``genlab.evaluate``."""
 
 from . import likelihood  # noqa: F401
-from . import critic, sample_quality, ssim  # noqa: F401
+from . import codes, critic, sample_quality, ssim  # noqa: F401
 from . import modes  # noqa: F401
 from . import reconstruction  # noqa: F401

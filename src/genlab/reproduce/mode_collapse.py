@@ -64,6 +64,7 @@ ENTRIES: dict[str, Entry] = {
     "wgan": Entry("wgan", cost=0.5, note="weight clipping 0.01, RMSProp 5e-5, n_critic 5"),
     "wgan-gp": Entry("wgan-gp", cost=0.5, note="gradient penalty 10, Adam 1e-4 (0, 0.9), n_critic 5"),
     "unrolled": Entry("unrolled", cost=0.25, note="5 unrolled SGD steps of D"),
+    "infogan": Entry("infogan", note="InfoGAN: a 10-category and 2 continuous codes, lambda 1, Q on D's body"),
     # the hybrids (GitHub issue 6): GANs with an encoder
     "aae": Entry("aae", note="adversarial autoencoder: the GAN acts on the codes, the decoder learns by reconstruction"),
     "bigan": Entry("bigan", note="BiGAN / ALI: D on joint pairs (x, z)"),
