@@ -37,7 +37,7 @@ def test_reproduce_alphagan_table_at_toy_size(tmp_path, capsys, cache):
         r = rows[name]
         assert float(r["IS"]) >= 1 and 0 < float(r["1-MS-SSIM within class"]) <= 1 and float(r["FID"]) >= 0
         assert r["critic, held-out"] != "" and r["critic, training"] != ""
-    assert rows["real data"]["critic, training"] == "" and float(rows["real data"]["IS"]) >= 1
+    assert rows["real data"]["critic, training"] != "" and float(rows["real data"]["IS"]) >= 1
     assert (out / "color-digits" / "samples.png").stat().st_size > 0
     assert main(argv) == 0  # a second call re-uses every run
     assert capsys.readouterr().out.count("re-using") == 3

@@ -12,7 +12,8 @@ comparable between models only at the same budget, which is stored with the numb
 value replaces the model by more training images, disjoint from those the critic learned from.
 
 ``critic_other`` is the same critic's distance measured with images of the other split (by default: training
-images) that the critic never saw: the talk's overfitting check. A model that memorized its training set
+images) that the critic never saw: the talk's overfitting check (``critic_other_real``: the real-versus-real
+critic's, measured the same way). A model that memorized its training set
 is closer to those than to held-out ones (critic_other < critic); a model that generalizes is as far from both.
 """
 
@@ -93,10 +94,11 @@ def critic_metric(ctx) -> dict:
     size = sample_size(ctx)
     n = size["n"]
     pool = ctx.data(size["other"]).x.cpu()  # the critic's real examples, then two stand-in "models"
-    train_pool = pool[torch.randperm(len(pool), generator=cpu_generator(ctx.seed + CRITIC_SEED))[: 3 * n]]
-    m = len(train_pool) // 3
+    order = torch.randperm(len(pool), generator=cpu_generator(ctx.seed + CRITIC_SEED))
+    m = min(n, len(pool) // 3)
     held_out = real(ctx, size["split"], n)
-    x_train, x_stand_in, x_stand_in_fresh = train_pool[:m], train_pool[m: 2 * m], train_pool[2 * m: 3 * m]
+    x_train, x_stand_in, x_stand_in_fresh = (pool[order[i * m: (i + 1) * m]] for i in range(3))
+    x_unseen = pool[order[3 * m: 4 * m]]  # more of the other split, unseen by the real-versus-real critic
 
     net = train_critic(x_train, samples(ctx, n), budget, cpu_generator(ctx.seed + CRITIC_SEED))
     fresh = samples(ctx, n, FRESH_SAMPLES_SEED)
@@ -104,10 +106,13 @@ def critic_metric(ctx) -> dict:
     value_other = critic_distance(net, x_stand_in, fresh)  # images of the other split the critic never saw
     net = train_critic(x_train, x_stand_in, budget, cpu_generator(ctx.seed + CRITIC_SEED))
     value_real = critic_distance(net, held_out, x_stand_in_fresh)
+    other = {"critic_other": value_other}
+    if len(x_unseen):
+        other["critic_other_real"] = critic_distance(net, x_unseen, x_stand_in_fresh)
     return {
         "critic": value,
         "critic_real": value_real,
-        "critic_other": value_other,
+        **other,
         "settings": {
             "n_real": n, "n_fake": n, "reference_split": size["split"], "critic_train_split": size["other"],
             "n_critic_train": m, "real_vs_real": f"{size['other']} images stand in for the model (N={m})",

@@ -147,6 +147,7 @@ class InfoGAN(GAN):
     def information(self, q: torch.Tensor, codes: Codes) -> dict[str, torch.Tensor]:
         """-L_I (to minimize: lambda's term of both losses) and its parts, from Q's outputs (B, Q) for codes."""
         c = self.cfg
+        q = q.float()  # the losses in float32 under mixed precision, as losses.py computes them
         out: dict[str, torch.Tensor] = {}
         nll = q.new_zeros(())
         if c.categories:

@@ -218,7 +218,7 @@ def table(sections: list, names: list[str], args, proto: Protocol, length: dict,
         first = results[names[0]]
         real = {"dataset": setting.dataset, "model": "real data"}
         for col, metric, key, _, _ in COLUMNS:
-            real[col] = first.get(metric, {}).get(f"{key}_real") if key != "critic_other" else None
+            real[col] = first.get(metric, {}).get(f"{key}_real")
         setting_rows = [{"dataset": setting.dataset, "model": n,
                          **{c[0]: _value(results[n], c[1], c[2]) for c in COLUMNS}} for n in names]
         for r in setting_rows + [real]:
