@@ -99,8 +99,10 @@ def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, prog
 def _pictures(run: RunDir) -> None:
     """The model-specific pictures of a finished run (reconstructions, latent space ...)."""
     from .pictures import make_pictures
+    from .report.live import refresh_run_report
 
     make_pictures(run.path)
+    refresh_run_report(run.path, final=True)  # the run page with the pictures
 
 
 def read_run(path: str | Path) -> tuple[RunDir, dict, DataInfo]:

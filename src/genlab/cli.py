@@ -1,8 +1,10 @@
-"""The `genlab` command: demo, train, resume, sample, evaluate, evaluator, compare, reproduce, models, datasets."""
+"""The `genlab` command: demo, train, resume, sample, evaluate, evaluator, compare, report, reproduce, models,
+datasets."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import Optional
@@ -82,6 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
     cp = sub.add_parser("compare", help="one table of the evaluated metrics of several runs (markdown, CSV)")
     cp.add_argument("dirs", nargs="+", metavar="DIR")
     cp.add_argument("--out", help="also write the table to OUT.md and OUT.csv")
+    cp.add_argument("--html", action="store_true", help="also write the comparison page OUT.html (with --out)")
+
+    rep = sub.add_parser("report", help="write a page to open in a browser: a run's, several runs' side by side, "
+                                        "or a reproduction's",
+                         description="One DIR: DIR/report.html, everything the run directory holds (a reproduction's "
+                                     "folder: its table, checks and figures). Several: one comparison page (--out).")
+    rep.add_argument("dirs", nargs="+", metavar="DIR")
+    rep.add_argument("--out", help="the page to write (default: DIR/report.html; needed to compare several runs)")
+    rep.add_argument("--serve", action="store_true",
+                     help="then serve the page on localhost, written again at every load (Ctrl-C stops)")
+    rep.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000; 0: any free one)")
+    rep.add_argument("--tensorboard", action="store_true",
+                     help="also write each run's curves and sample grids as TensorBoard event files in "
+                          "DIR/tensorboard (pip install 'genlab[tensorboard]')")
 
     sub.add_parser("metrics", help="list the registered evaluation metrics")
 
@@ -108,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    args.command_line = shlex.join(["genlab", *(sys.argv[1:] if argv is None else argv)])  # shown on report pages
     try:
         if extra and args.command != "train":
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -120,8 +137,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 130
 
 
-def cmd_train(args, extra: list[str]) -> int:
-    from .api import make_configs, train
+def train_overrides(args, extra: list[str]) -> dict[str, str]:
+    """`genlab train`'s options and KEY=VALUE words as the overrides of `api.make_configs`."""
     from .config import parse_override_args
 
     overrides = parse_override_args(extra)
@@ -131,7 +148,13 @@ def cmd_train(args, extra: list[str]) -> int:
             overrides[key] = str(value)
     if args.steps is not None:
         overrides.setdefault("epochs", "0")
-    cfgs = make_configs(args.model, args.dataset, overrides)
+    return overrides
+
+
+def cmd_train(args, extra: list[str]) -> int:
+    from .api import make_configs, train
+
+    cfgs = make_configs(args.model, args.dataset, train_overrides(args, extra))
     run = train(args.model, args.out, cfgs, overwrite=args.overwrite)
     _report(run)
     return 0
@@ -192,6 +215,7 @@ def cmd_evaluate(args, extra) -> int:
                "critic_steps": args.critic_steps, "diversity": args.diversity}
     results = evaluate(args.dir, names, options)
     print(json.dumps(results, indent=2))
+    _refresh_page(args.dir)
     return 0
 
 
@@ -213,11 +237,38 @@ def cmd_evaluator(args, extra) -> int:
 
 def cmd_compare(args, extra) -> int:
     from .compare import compare, load_runs, write_outputs
+    from .errors import ConfigError
 
+    if args.html and not args.out:
+        raise ConfigError("--html writes OUT.html beside OUT.md and OUT.csv: give --out OUT too")
     table = compare(load_runs(args.dirs))
     print(table.markdown(), end="")
     for path in write_outputs(table, args.out):
         print(f"wrote {path}")
+    if args.html:
+        from .report.comparison import write_comparison_report
+
+        print(f"wrote {write_comparison_report(args.dirs, f'{args.out}.html')}")
+    return 0
+
+
+def cmd_report(args, extra) -> int:
+    from .report.write import write_report
+
+    def render() -> Path:
+        return write_report(args.dirs, args.out)
+
+    page = render()
+    print(f"wrote {page} (open it in a browser: {page.resolve().as_uri()})")
+    if args.tensorboard:
+        from .report.tensorboard import write_tensorboard
+
+        for d in args.dirs:
+            print(f"wrote {write_tensorboard(d)} (tensorboard --logdir {d}/tensorboard)")
+    if args.serve:
+        from .report.serve import serve
+
+        serve(render, args.port)
     return 0
 
 
@@ -240,7 +291,16 @@ def cmd_pictures(args, extra) -> int:
         print(p)
     if not written:
         print(f"{args.dir}: this model has no encoder; its pictures are the sample grids and curves in samples/")
+    _refresh_page(args.dir)
     return 0
+
+
+def _refresh_page(path: str) -> None:
+    """Rewrite the run's page when it has one, so that it shows what was just added."""
+    from .report.runpage import REPORT, write_run_report
+
+    if (Path(path) / REPORT).exists():
+        print(f"updated {write_run_report(path)}")
 
 
 def cmd_reproduce(args, extra) -> int:
@@ -286,6 +346,7 @@ def _report(run) -> None:
     print(f"run directory: {run.path}")
     print(f"  samples:     {run.samples / 'final.png'}")
     print(f"  loss curves: {run.samples / 'curves.png'}")
+    print(f"  page:        {run.path / 'report.html'} (everything above in a browser)")
 
 
 COMMANDS = {
@@ -297,6 +358,7 @@ COMMANDS = {
     "metrics": cmd_metrics,
     "evaluator": cmd_evaluator,
     "compare": cmd_compare,
+    "report": cmd_report,
     "reproduce": cmd_reproduce,
     "pictures": cmd_pictures,
     "models": cmd_models,

@@ -25,6 +25,7 @@ from .data.base import Batch, BatchStream, TensorData
 from .errors import GenlabError, NonFiniteLossError
 from .models.base import GenerativeModel, OptimSpec, Phase, Step, frozen
 from .plots import plot_curves, samples_over_epochs, save_image_grid, save_points
+from .report.live import refresh_run_report
 from .rundir import RunDir
 
 GRID_SEED = 1234  # the fixed noise of the per-epoch sample grids
@@ -299,6 +300,7 @@ class Trainer:
                             self.save_samples(f"epoch-{epoch:04d}")
                         if cfg.ckpt_every == 0:
                             self.save()
+                        refresh_run_report(run.path)
                     if cfg.ckpt_every and self.step % cfg.ckpt_every == 0:
                         self.save()
                     if self._stop:
@@ -307,6 +309,9 @@ class Trainer:
                         raise Interrupted(
                             f"interrupted at step {self.step}; checkpoint saved. Continue with: genlab resume {run.path}"
                         )
+        except BaseException:
+            refresh_run_report(run.path, final=True)  # the page says why the run stopped
+            raise
         finally:
             bar.close()
         self.save()
@@ -314,6 +319,7 @@ class Trainer:
         samples_over_epochs(run.samples, run.samples / "over-epochs.png")
         plot_curves(run.read_metrics(), run.samples / "curves.png", title=run.path.name)
         run.write_status("finished", self.step)
+        refresh_run_report(run.path, final=True)
         return last_row
 
     @contextmanager

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..report.study import write_study_report
 from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
 
 # Burda et al. 2015, Table 1 (dynamically binarized MNIST, K = 5000 evaluation): (layers, k) -> (VAE, IWAE)
@@ -118,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
     write_table(out / "table.md", out / "table.csv", md, rows)
     print(md)
     print(f"wrote {out / 'table.md'} and {out / 'table.csv'}")
+    print(f"wrote {write_study_report(out, md, [], args)}")
     return 0
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, NonFiniteLossError
+from ..report.study import write_study_report
 from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
 
 DATASETS = ("ring8", "grid25")
@@ -165,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
     print(md)
     print(f"wrote {out / 'mode_collapse.md'}, {out / 'mode_collapse.csv'} and {out}/samples-*.png "
           f"({minutes:.1f} min)")
+    print(f"wrote {write_study_report(out, md, [out / f'samples-{n}.png' for n in entries], args)}")
     return 0
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..report.study import write_study_report
 from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
 
 # model -> its settings on top of its own defaults for 28x28 images (DCGAN conv networks everywhere)
@@ -158,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
     write_table(out / "table.md", out / "table.csv", md, rows)
     print(md)
     print(f"wrote {out / 'table.md'}, {out / 'table.csv'} and " + ", ".join(str(p) for p in figures))
+    print(f"wrote {write_study_report(out, md, figures, args)}")
     return 0
 
 
