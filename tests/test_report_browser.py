@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from genlab.api import make_configs, train
+from genlab.report.browser import chromium, missing
 from genlab.report.comparison import write_comparison_report
 from genlab.report.runpage import write_run_report
 from genlab.report.study import write_study_report
@@ -28,8 +28,6 @@ from genlab.rundir import RunDir
 
 pytestmark = pytest.mark.slow  # trains four tiny runs and starts a browser
 
-CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
 STEPS = {"steps": "12", "epochs": "0", "log_every": "2", "sample_every": "1", "batch_size": "256", "grid_size": "16"}
 # (page name, model, dataset, small settings): one run of every kind of model
 RUNS = [
@@ -40,49 +38,32 @@ RUNS = [
 ]
 
 
-def _find(*names: str) -> str | None:
-    for name in names:
-        found = shutil.which(name) or (name if os.path.isabs(name) and os.access(name, os.X_OK) else None)
-        if found:
-            return found
-    return None
-
-
-def _missing() -> str:
-    why = []
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        why.append("selenium is not installed (pip install -e '.[test]')")
-    if not _find("chromium", "chromium-browser", "/usr/bin/chromium"):
-        why.append("no chromium on PATH")
-    if not _find("chromedriver", "/usr/bin/chromedriver"):
-        why.append("no chromedriver on PATH")
-    return "; ".join(why)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    why = _missing()
+def require_browser() -> None:
+    """Skip, saying why, where no browser can start; fail instead where GENLAB_REQUIRE_BROWSER is set (CI)."""
+    why = missing()
     if why:
         message = f"the browser tests need Chromium (Debian: apt-get install chromium chromium-driver): {why}"
         if os.environ.get("GENLAB_REQUIRE_BROWSER"):
             pytest.fail(message + " (GENLAB_REQUIRE_BROWSER is set, so this is a failure, not a skip)")
         pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
 
-    profile = tempfile.mkdtemp(prefix="genlab-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = _find("chromium", "chromium-browser", "/usr/bin/chromium")
-    for flag in CHROME_FLAGS + [f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(_find("chromedriver", "/usr/bin/chromedriver")), options=options)
-    driver.set_window_size(1200, 900)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+
+@pytest.fixture(scope="module")
+def browser():
+    require_browser()
+    with chromium() as driver:
+        yield driver
+
+
+def test_a_missing_browser_skips_but_fails_where_it_is_required(monkeypatch):
+    monkeypatch.setattr("genlab.report.browser.shutil.which", lambda name: None)
+    monkeypatch.setattr("genlab.report.browser.os.access", lambda path, mode: False)
+    monkeypatch.delenv("GENLAB_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no chromium on PATH; no chromedriver"):
+        require_browser()
+    monkeypatch.setenv("GENLAB_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="a failure, not a skip"):
+        require_browser()
 
 
 @pytest.fixture(scope="module")
