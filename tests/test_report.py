@@ -415,11 +415,11 @@ def test_tensorboard_missing_is_a_one_line_error(runs, capsys, monkeypatch):
 @pytest.mark.slow
 def test_every_reproduction_writes_its_page(tmp_path, capsys):
     out = tmp_path / "mc"
-    assert main(["reproduce", "mode-collapse", "--models", "gan,fgan-kl", "--datasets", "ring8", "--steps", "3",
+    assert main(["reproduce", "mode-collapse", "--models", "gan-lr2e-4,gan", "--datasets", "ring8", "--steps", "3",
                  "--seeds", "1", "--jobs", "1", "--out", str(out)]) == 0
     text, page = read_page(out / "report.html")
     assert_self_contained(text, page)
     assert "Mode collapse on 2-D mixtures" in text and 'class="check' in text and '<tr class="published">' in text
-    assert "genlab reproduce mode-collapse --models gan,fgan-kl" in text
+    assert "genlab reproduce mode-collapse --models gan-lr2e-4,gan" in text
     assert 'href="runs/gan-ring8-s0/report.html"' in text
     assert sum(im["alt"].startswith("Figure samples-") for im in page.images) == 2

@@ -31,12 +31,15 @@ def differing_settings(views: list[RunView]) -> list[tuple[str, list]]:
     for sec in ("data", "train", "model_config"):
         for v in views:
             keys += [(sec, k) for k in v.config.get(sec, {}) if (sec, k) not in keys and k not in NOT_SETTINGS]
+
+    def value(v: RunView, a: str, b: Optional[str]):
+        return v.config.get(a) if b is None else v.config.get(a, {}).get(b)
+
     out = []
     for a, b in keys:
         have = [v for v in views if b is None or b in v.config.get(a, {})]
-        values = [v.config.get(a) if b is None else v.config.get(a, {}).get(b) for v in views]
-        if len(have) >= 2 and len({json.dumps(v.config.get(a) if b is None else v.config[a][b]) for v in have}) > 1:
-            out.append((a if b is None else b if a != "model_config" else f"model.{b}", values))
+        if len(have) >= 2 and len({json.dumps(value(v, a, b)) for v in have}) > 1:
+            out.append((a if b is None else f"model.{b}" if a == "model_config" else b, [value(v, a, b) for v in views]))
     return out
 
 
@@ -52,11 +55,11 @@ def comparison_body(views: list[RunView], links: list[str]) -> str:
     diffs = differing_settings(views)
     metrics = _metric_table(views)
     term_names = list(dict.fromkeys(k for v in views for k in v.terms))
-    header = ["run", "model", "dataset", "status", "step"] + [d[0] for d in diffs] + metrics.header[1:] + \
-             [f"final {t}" for t in term_names]
-    header_classes = [""] * 5 + ["differs"] * len(diffs) + [""] * (len(metrics.header) - 1) + [""] * len(term_names)
-    titles = [""] * 5 + ["this setting differs between the runs"] * len(diffs) + \
-             [""] * (len(metrics.header) - 1) + ["the last logged value of a training term"] * len(term_names)
+    columns = [(h, "", "") for h in ("run", "model", "dataset", "status", "step")]
+    columns += [(name, "differs", "this setting differs between the runs") for name, _ in diffs]
+    columns += [(h, "", "") for h in metrics.header[1:]]
+    columns += [(f"final {t}", "", "the last logged value of this training term") for t in term_names]
+    header, header_classes, titles = (list(c) for c in zip(*columns))
     rows = []
     for i, v in enumerate(views):
         name = Cell(f'<a href="{esc(links[i])}">{esc(v.name)}</a>' if links[i] else esc(v.name), v.name)
@@ -80,7 +83,7 @@ def comparison_body(views: list[RunView], links: list[str]) -> str:
         body = ('<p class="muted">Each run\'s fixed-noise samples at the same epoch (its latest grid at or before '
                 'it); the slider goes through training.</p>'
                 + frames("frames-data", [v.name for v in views], labels, [epoch_panel(v, labels) for v in views],
-                         "grid"))
+                         "" if any(v.kind == "points" for v in views) else "grid"))
     else:
         body = '<p class="muted">These runs have no sample grids yet.</p>'
     parts.append(section("samples", "Samples side by side", body))

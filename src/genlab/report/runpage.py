@@ -100,7 +100,7 @@ def _config_tables(cfg: dict) -> str:
             changed = name in base and json.dumps(base[name] if not isinstance(base[name], tuple)
                                                   else list(base[name])) != json.dumps(value)
             rows.append([name, Cell(esc(fmt(value)), fmt(value)), "set for this run" if changed else ""])
-            classes.append("published" if changed else "")
+            classes.append("changed" if changed else "")
         parts.append(f'<div class="card"><h3>{esc(title)}</h3>' + table(["field", "value", ""], rows, row_classes=classes,
                                                                          sortable=False, label=title) + "</div>")
     info = cfg.get("data_info")
