@@ -56,15 +56,15 @@ def comparison_body(views: list[RunView], links: list[str]) -> str:
     metrics = _metric_table(views)
     term_names = list(dict.fromkeys(k for v in views for k in v.terms))
     columns = [(h, "", "") for h in ("run", "model", "dataset", "status", "step")]
-    columns += [(name, "differs", "this setting differs between the runs") for name, _ in diffs]
     columns += [(h, "", "") for h in metrics.header[1:]]
+    columns += [(name, "differs", "this setting differs between the runs") for name, _ in diffs]
     columns += [(f"final {t}", "", "the last logged value of this training term") for t in term_names]
     header, header_classes, titles = (list(c) for c in zip(*columns))
     rows = []
     for i, v in enumerate(views):
         name = Cell(f'<a href="{esc(links[i])}">{esc(v.name)}</a>' if links[i] else esc(v.name), v.name)
         rows.append([name, v.model, v.dataset, Cell(badge(v.state), v.state), v.status.get("step")]
-                    + [d[1][i] for d in diffs] + metrics.rows[i][1:] + [v.last_row.get(t) for t in term_names])
+                    + metrics.rows[i][1:] + [d[1][i] for d in diffs] + [v.last_row.get(t) for t in term_names])
     legend = ('<p class="legend-note muted">Click a column header to sort. <span class="differs">&#8800; columns</span> '
               'are settings that differ between the runs; the metrics come from each run\'s evaluation.json.</p>')
     notes = "".join(f"<li>{esc(n)}</li>" for n in metrics.notes)
