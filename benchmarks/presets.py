@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import math
 import tempfile
-import time
 
 import numpy as np
 import torch
@@ -34,29 +33,23 @@ def main() -> None:
     p.add_argument("--finite-steps", type=int, default=20, help="steps that must keep every loss finite")
     args = p.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
-    rows = []
+    print(f"{'model':<10} {'preset':<9} {'params':>8} {'images/s':>9} {'min/epoch':>10}  finite", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for preset in args.presets.split(","):
             side, n_train = SIZES[preset]
             data = f"{tmp}/{preset}.npz"
             rng = np.random.default_rng(0)
             np.savez(data, x=rng.integers(0, 256, (2048, 3, side, side), dtype=np.uint8), y=rng.integers(0, 10, 2048))
-            for model in args.models.split(","):
-                cfgs = api.make_configs(model, "npz", {"preset": preset})
-                batch = cfgs["train"].batch_size
+            for model in args.models.split(","):  # each row printed when measured: a partial run still reports
+                batch = api.make_configs(model, "npz", {"preset": preset})["train"].batch_size
                 tr = trainer_for(model, "npz", {"path": data, "preset": preset}, batch, args.device, tmp)
                 params = sum(p.numel() for p in tr.model.parameters())
-                t0 = time.perf_counter()
                 for _ in range(args.finite_steps):  # the trainer's NaN guard raises on a non-finite loss
                     tr.train_step()
                 finite = all(math.isfinite(p.detach().abs().sum().item()) for p in tr.model.parameters())
-                drawn = batch * sum(ph.data for ph in tr.phases)  # real images one step draws
-                ips = timed(tr.train_step, drawn, args.seconds, warmup=2)
-                rows.append((model, preset, params / 1e6, ips, n_train / ips / 60, finite, time.perf_counter() - t0))
-    print(f"{'model':<10} {'preset':<9} {'params':>8} {'images/s':>9} {'min/epoch':>10}  finite")
-    for model, preset, m, ips, minutes, finite, _ in rows:
-        print(f"{model:<10} {preset:<9} {m:>7.2f}M {ips:>9,.0f} {minutes:>10.1f}  {finite}")
-
+                ips = timed(tr.train_step, batch * sum(ph.data for ph in tr.phases), args.seconds, warmup=2)
+                print(f"{model:<10} {preset:<9} {params / 1e6:>7.2f}M {ips:>9,.0f} {n_train / ips / 60:>10.1f}  {finite}",
+                      flush=True)
 
 if __name__ == "__main__":
     main()
