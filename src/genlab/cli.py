@@ -296,11 +296,12 @@ def cmd_pictures(args, extra) -> int:
 
 
 def _refresh_page(path: str) -> None:
-    """Rewrite the run's page when it has one, so that it shows what was just added."""
+    """Rewrite the run's page when it has one, so that it shows what was just added (said on stderr: stdout
+    holds evaluate's JSON)."""
     from .report.runpage import REPORT, write_run_report
 
     if (Path(path) / REPORT).exists():
-        print(f"updated {write_run_report(path)}")
+        print(f"updated {write_run_report(path)}", file=sys.stderr)
 
 
 def cmd_reproduce(args, extra) -> int:
