@@ -66,6 +66,7 @@ def test_the_data_itself_scores_full_marks():
         assert r["modes"] == len(m["modes"]())
         assert 99.0 < r["hq_percent"] <= 100.0  # 3 std in 2-D holds 98.9% of a Gaussian
         assert r["reverse_kl"] < 0.02
+        assert r["voronoi_cells"] == len(m["modes"]()) and r["voronoi_kl"] < 0.02
 
 
 def test_modes_metric_through_the_cli(tmp_path, capsys):
@@ -82,3 +83,34 @@ def test_modes_metric_through_the_cli(tmp_path, capsys):
     assert main(["evaluate", str(digits), "--metrics", "modes"]) == 2
     err = capsys.readouterr().err
     assert "ring8" in err and "grid25" in err and "'digits'" in err and "Traceback" not in err
+
+
+def _kt_kl(cells, n):
+    k = len(cells)
+    h = (np.asarray(cells) + 0.5) / (n + 0.5 * k)
+    return float(np.mean(np.log(1 / (k * h))))
+
+
+def test_voronoi_counts_every_sample_however_blurred():
+    # 4 samples per mode, each pushed 10 std away from it (none high quality) but still nearest to it
+    x = np.repeat(GRID, 4, axis=0) + np.array([0.5, 0.0])
+    r = mode_coverage(x, GRID, 0.05)
+    assert r["hq"] == 0 and r["modes"] == 0
+    assert r["voronoi_cells"] == 25 and r["per_cell"] == [4] * 25
+    assert r["voronoi_kl"] == pytest.approx(0.0, abs=1e-12)  # an even histogram is the uniform one
+
+
+def test_voronoi_half_share_threshold_and_missed_cell_cost():
+    n = 800  # uniform share 100 per ring cell; half share 50
+    counts = [150, 100, 100, 100, 101, 150, 50, 49]
+    assert sum(counts) == n
+    x = np.concatenate([np.repeat(RING[i:i + 1], c, 0) for i, c in enumerate(counts)])
+    r = mode_coverage(x, RING, 0.02)
+    assert r["per_cell"] == counts and r["voronoi_cells"] == 7  # 49 < 50 misses its half share, 50 does not
+    assert r["voronoi_kl"] == pytest.approx(_kt_kl(counts, n))
+    collapsed = mode_coverage(np.repeat(RING[:1], 2500, 0), RING, 0.02)
+    assert collapsed["voronoi_cells"] == 1
+    # one cell holding everything: 7 cells at 1/2 sample each, one at 2500.5, out of n + K/2
+    h_full, h_empty = 2500.5 / 2504, 0.5 / 2504
+    expected = (math.log(1 / (8 * h_full)) + 7 * math.log(1 / (8 * h_empty))) / 8
+    assert collapsed["voronoi_kl"] == pytest.approx(expected)
