@@ -1,5 +1,5 @@
-"""The `genlab` command: demo, train, resume, sample, evaluate, evaluator, compare, report, reproduce, models,
-datasets."""
+"""The `genlab` command: demo, train, resume, sample, evaluate, evaluator, compare, report, reproduce, explain,
+models, datasets."""
 
 from __future__ import annotations
 
@@ -114,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     for name, rep in REPRODUCTIONS.items():
         text = rep.description.replace("%", "%%")  # argparse formats help strings with %
         rep.add_arguments(rsub.add_parser(name, help=text, description=text))
+
+    from .explain import EXPLAINERS, load_all as load_explainers
+
+    load_explainers()
+    xp = sub.add_parser("explain", help="a teaching figure with a known answer, in under a minute on a CPU")
+    xsub = xp.add_subparsers(dest="name", metavar="NAME")
+    xsub.required = True
+    for name, exp in EXPLAINERS.items():
+        exp.add_arguments(xsub.add_parser(name, help=exp.description, description=exp.description))
 
     sub.add_parser("models", help="list the registered models")
     ds = sub.add_parser("datasets", help="list the registered datasets and whether their files are here")
@@ -310,6 +319,16 @@ def cmd_reproduce(args, extra) -> int:
     return REPRODUCTIONS.get(args.table).run(args) or 0
 
 
+def cmd_explain(args, extra) -> int:
+    from .explain import EXPLAINERS, one_thread
+
+    explainer = EXPLAINERS.get(args.name)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    with one_thread():  # every explainer computes on small tensors
+        explainer.run(args)
+    return 0
+
+
 def cmd_models(args, extra) -> int:
     from . import models  # noqa: F401
     from .registry import MODELS
@@ -361,6 +380,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "report": cmd_report,
     "reproduce": cmd_reproduce,
+    "explain": cmd_explain,
     "pictures": cmd_pictures,
     "models": cmd_models,
     "datasets": cmd_datasets,
