@@ -1,10 +1,11 @@
 """`genlab reproduce vae-vs-gan`: the classic comparison of the VAE, the GAN and the hybrids that join them,
 under one protocol, on Fashion-MNIST (and MNIST where present).
 
-The divergence view predicts the story: the VAE's forward KL (through the ELBO) covers every mode, so it
-has the best recall, but it spreads mass between them and its samples are blurry (worst precision and
-FID); the GAN's Jensen-Shannon objective gives sharp samples that may miss modes; the hybrids (VAE-GAN,
-alpha-GAN) keep an encoder, and so reconstructions, while their adversarial terms sharpen the samples.
+The divergence view predicts the story: the VAE's forward KL (through the ELBO) covers every mode (every
+class appears among its samples), but it spreads mass between them and its samples are blurry (worst
+precision and FID); the GAN's Jensen-Shannon objective gives sharp samples that may miss modes; the hybrids
+(VAE-GAN, alpha-GAN) keep an encoder, and so reconstructions, while their adversarial terms sharpen the
+samples. k-NN recall does not show the VAE's coverage: it rewards sharpness (the reference rows below).
 
 Every model trains for the same number of epochs at the same batch size on the same data (matched budgets),
 then is scored with the same metrics, features, sample counts and seed: FID and KID, precision/recall and
@@ -200,16 +201,20 @@ def reference_rows(out: Path, names: list[str], n: int, seed: int, device: str) 
 
 
 def checks(results: dict, names: list[str]) -> list[tuple[str, bool]]:
-    """The expected story, where the models it speaks of were run."""
+    """The parts of the expected story measured to hold at the quick preset (README), where the models they
+    speak of were run. Not among them: "the VAE has the best recall". Its blurry samples have the worst recall
+    (0.170 against 0.39 to 0.54), and the reference rows show why: improved recall rewards sharpness, not
+    coverage. Coverage without sharpness is what the classifier's class count sees."""
     out = []
     get = lambda n, m, k: results[n][m][k]  # noqa: E731
+    if "vae" in names:
+        classes, present = get("vae", "classes", "classes"), get("vae", "classes", "classes_real")
+        out.append((f"the VAE covers every class ({classes} of the {present} the classifier finds in real images)",
+                    classes >= present))
     if "vae" in names and len(names) > 1:
         others = [n for n in names if n != "vae"]
-        rec = {n: get(n, "prdc", "recall") for n in names}
         pre = {n: get(n, "prdc", "precision") for n in names}
         fid = {n: get(n, "fid", "fid") for n in names}
-        out.append((f"the VAE has the best recall ({rec['vae']:.3f}; others "
-                    + ", ".join(f"{n} {rec[n]:.3f}" for n in others) + ")", all(rec["vae"] > rec[n] for n in others)))
         out.append((f"the VAE has the worst precision ({pre['vae']:.3f}; others "
                     + ", ".join(f"{n} {pre[n]:.3f}" for n in others) + ")", all(pre["vae"] < pre[n] for n in others)))
         out.append((f"the VAE has the worst FID ({fid['vae']:.1f}; others "
