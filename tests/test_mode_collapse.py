@@ -28,7 +28,8 @@ def test_reproduce_mode_collapse_at_toy_length(tmp_path, capsys):
                 assert (out / "runs" / f"{name}-{d}-s{s}" / "evaluation.json").exists()
         assert (out / f"samples-{name}.png").stat().st_size > 0
     md = (out / "mode_collapse.md").read_text()
-    assert "| fgan-kl |" in md and "PacGAN4" in md and "## Checks" in md and "forward KL covers" in md
+    assert "| fgan-kl |" in md and "PacGAN4" in md and "## Checks" in md and "reverse KL has more high-quality" in md
+    assert "cells /8" in md and "forward KL spreads" in md
     rows = list(csv.DictReader(open(out / "mode_collapse.csv")))
     ours = [r for r in rows if r["source"] == "genlab"]
     assert len(ours) == 6 and all(r["seeds"] == "2" for r in ours)
