@@ -80,7 +80,7 @@ def test_reproduce_divergence_fit_at_toy_length(tmp_path, capsys):
     md = (out / "table.md").read_text()
     assert "| kl | 0.2830 | 0.2831 | 1.0100 | 1.0100 |" in md  # genlab's best fit beside the paper's
     assert "## Checks" in md and "moment match" in md
-    assert (out / "divergence_fit.png").stat().st_size > 0
+    assert (out / "divergence_fit.png").stat().st_size > 0 and (out / "report.html").exists()
     rows = list(csv.DictReader(open(out / "table.csv")))
     assert [r["divergence"] for r in rows] == ["kl", "reverse-kl"] and all(r["seeds"] == "2" for r in rows)
     capsys.readouterr()
