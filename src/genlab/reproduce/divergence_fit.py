@@ -441,36 +441,35 @@ def plot_fits(path: Path, mixture: Mixture, direct: dict[str, Fit], rows: list[d
 
     plt = _pyplot()
     learned = {r["divergence"]: r for r in rows or [] if r["seeds"]}
-    groups = [[n for n in direct if n in PAPER_FIVE], [n for n in direct if n not in PAPER_FIVE]]
-    groups = [g for g in groups if g]
-    lo = min(mixture.means[i] - 4 * mixture.stds[i] for i in range(len(mixture.means)))
-    hi = max(mixture.means[i] + 4 * mixture.stds[i] for i in range(len(mixture.means)))
-    lo, hi = min(lo, *(f.mu - 3 * f.sigma for f in direct.values())), max(hi, *(f.mu + 3 * f.sigma for f in direct.values()))
+    groups = [g for g in ([n for n in direct if n in PAPER_FIVE], [n for n in direct if n not in PAPER_FIVE]) if g]
+    lo = min(*(m - 4 * s for m, s in zip(mixture.means, mixture.stds)), *(f.mu - 3 * f.sigma for f in direct.values()))
+    hi = max(*(m + 4 * s for m, s in zip(mixture.means, mixture.stds)), *(f.mu + 3 * f.sigma for f in direct.values()))
     x = torch.linspace(lo, hi, 1000, dtype=torch.float64)
+    density = lambda mu, sigma: normal_log_prob(x, mu, sigma).exp().numpy()  # noqa: E731
     p = mixture.log_prob(x).exp().numpy()
-    fig, axes = plt.subplots(1, len(groups), figsize=(6.5 * len(groups), 4.4), dpi=110, squeeze=False, sharey=True)
+    top = max(p.max(), *(density(f.mu, f.sigma).max() for f in direct.values()))
+    fig, axes = plt.subplots(1, len(groups), figsize=(6.5 * len(groups), 5.2), dpi=110, squeeze=False, sharey=True)
     for ax, group in zip(axes[0], groups):
         ax.fill_between(x.numpy(), p, color="0.85", label="P (mixture)")
         ax.plot(x.numpy(), p, color="k", lw=1.2)
         for n in group:
             f = direct[n]
-            q = normal_log_prob(x, f.mu, f.sigma).exp().numpy()
-            ax.plot(x.numpy(), q, color=COLORS.get(n), lw=1.8, label=f"{n}: mu {f.mu:.2f}, sigma {f.sigma:.2f}")
+            ax.plot(x.numpy(), density(f.mu, f.sigma), color=COLORS.get(n), lw=1.8,
+                    label=f"{n}: mu {f.mu:.2f}, sigma {f.sigma:.2f}")
             if n in learned:
-                r = learned[n]
-                ax.plot(x.numpy(), normal_log_prob(x, r["mu_fgan"], r["sigma_fgan"]).exp().numpy(), color=COLORS.get(n),
+                ax.plot(x.numpy(), density(learned[n]["mu_fgan"], learned[n]["sigma_fgan"]), color=COLORS.get(n),
                         lw=1.2, ls="--")
         ax.set_xlabel("x")
-        ax.legend(fontsize=8, loc="upper right", frameon=False)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
         ax.grid(alpha=0.25)
-        ax.set_ylim(0, p.max() * 1.35)
+        ax.set_ylim(0, top * 1.08)
     axes[0][0].set_ylabel("density")
     axes[0][0].set_title("the f-GAN paper's five divergences" if len(groups) > 1 else "best Gaussian fit per divergence",
                          fontsize=10)
     if len(groups) > 1:
         axes[0][1].set_title("the rest of genlab's divergence table", fontsize=10)
     fig.suptitle("Best single Gaussian per f-divergence: direct fit (solid)"
-                 + (", f-GAN fit (dashed)" if learned else ""), fontsize=11)
+                 + (", f-GAN fit (dashed, mean over seeds)" if learned else ""), fontsize=11)
     fig.tight_layout()
     return _save(fig, path)
 
