@@ -77,7 +77,8 @@ def test_modes_metric_through_the_cli(tmp_path, capsys):
         assert code == 0
     capsys.readouterr()
     assert main(["evaluate", str(ring), "--metrics", "modes", "--n", "500"]) == 0
-    result = json.loads(capsys.readouterr().out)["modes"]
+    printed = capsys.readouterr().out  # the JSON, then a line saying the run's page was updated
+    result = json.JSONDecoder().raw_decode(printed)[0]["modes"]
     assert result["n"] == 500 and result["num_modes"] == 8 and 0 <= result["modes"] <= 8
     assert json.loads((ring / "evaluation.json").read_text())["modes"]["settings"]["dataset"] == "ring8"
     assert main(["evaluate", str(digits), "--metrics", "modes"]) == 2

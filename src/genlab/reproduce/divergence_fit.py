@@ -447,30 +447,63 @@ def plot_fits(path: Path, mixture: Mixture, direct: dict[str, Fit], rows: list[d
     density = lambda mu, sigma: normal_log_prob(x, mu, sigma).exp().numpy()  # noqa: E731
     p = mixture.log_prob(x).exp().numpy()
     top = max(p.max(), *(density(f.mu, f.sigma).max() for f in direct.values()))
-    fig, axes = plt.subplots(1, len(groups), figsize=(6.5 * len(groups), 5.2), dpi=110, squeeze=False, sharey=True)
+    panels = len(groups) + bool(learned)
+    fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 5.2), dpi=110, squeeze=False,
+                             gridspec_kw={"width_ratios": [1] * len(groups) + [0.8] * bool(learned)})
     for ax, group in zip(axes[0], groups):
         ax.fill_between(x.numpy(), p, color="0.85", label="P (mixture)")
         ax.plot(x.numpy(), p, color="k", lw=1.2)
         for n in group:
             f = direct[n]
+            unsettled = " (f-GAN: not settled)" if n in learned and n in UNSETTLED else ""
             ax.plot(x.numpy(), density(f.mu, f.sigma), color=COLORS.get(n), lw=1.8,
-                    label=f"{n}: mu {f.mu:.2f}, sigma {f.sigma:.2f}")
-            if n in learned:
+                    label=f"{n}: mu {f.mu:.2f}, sigma {f.sigma:.2f}{unsettled}")
+            if n in learned and not unsettled:
                 ax.plot(x.numpy(), density(learned[n]["mu_fgan"], learned[n]["sigma_fgan"]), color=COLORS.get(n),
                         lw=1.2, ls="--")
         ax.set_xlabel("x")
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
         ax.grid(alpha=0.25)
         ax.set_ylim(0, top * 1.08)
+    if learned:
+        _plot_parameters(axes[0][-1], direct, learned, rows)
     axes[0][0].set_ylabel("density")
     axes[0][0].set_title("the f-GAN paper's five divergences" if len(groups) > 1 else "best Gaussian fit per divergence",
                          fontsize=10)
     if len(groups) > 1:
         axes[0][1].set_title("the rest of genlab's divergence table", fontsize=10)
     fig.suptitle("Best single Gaussian per f-divergence: direct fit (solid)"
-                 + (", f-GAN fit (dashed, mean over seeds)" if learned else ""), fontsize=11)
+                 + ("; the f-GAN fits (dashed, mean over seeds) lie on them: their parameters on the right"
+                    if learned else ""), fontsize=11)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _plot_parameters(ax, direct: dict[str, Fit], learned: dict[str, dict], rows: list[dict]) -> None:
+    """(mu, sigma) of every fit: direct (circles), f-GAN (crosses, mean ± SE over seeds), the paper's learned
+    values (triangles) where it has them; divergences with another's minimizer and unsettled ones left out."""
+    offsets = {"js": (-14, 8), "hellinger": (9, 0), "jeffrey": (9, -12), "neyman": (-20, 10)}  # labels apart
+    for n, f in direct.items():
+        if n in UNSETTLED or n in SAME_MINIMIZER:
+            continue
+        ax.plot(f.mu, f.sigma, "o", ms=9, mfc="none", mew=1.6, color=COLORS.get(n))
+        ax.annotate(n, (f.mu, f.sigma), xytext=offsets.get(n, (7, 5)), textcoords="offset points", fontsize=8,
+                    color=COLORS.get(n))
+        if n in learned:
+            r = learned[n]
+            ax.errorbar(r["mu_fgan"], r["sigma_fgan"], xerr=r["mu_fgan_se"], yerr=r["sigma_fgan_se"], fmt="x", ms=7,
+                        color=COLORS.get(n))
+        paper = next((r for r in rows if r["divergence"] == n and "mu_hat_paper" in r), None)
+        if paper:
+            ax.plot(paper["mu_hat_paper"], paper["sigma_hat_paper"], "^", ms=6, color=COLORS.get(n), alpha=0.6)
+    for marker, text in (("o", "direct (best fit)"), ("x", "f-GAN, mean ± SE"), ("^", "f-GAN paper's learned")):
+        ax.plot([], [], marker, color="0.3", mfc="none" if marker == "o" else "0.3", label=text)
+    ax.set_xlabel("mu")
+    ax.set_ylabel("sigma")
+    left_out = [n for n in direct if n in UNSETTLED or n in SAME_MINIMIZER]
+    ax.set_title("the fitted parameters" + (f"\n(not shown: {', '.join(left_out)})" if left_out else ""), fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+    ax.grid(alpha=0.25)
 
 
 REPRODUCTIONS.add("divergence-fit", Reproduction(
