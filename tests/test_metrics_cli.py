@@ -70,9 +70,11 @@ def test_evaluator_train_reports_the_test_accuracy(cache, capsys):
 
 def test_classifier_key_changes_with_what_affects_the_weights():
     base = classifier.classifier_key({"dataset": "digits"}, classifier.Recipe())[0]
-    assert classifier.classifier_key({"dataset": "mnist"}, classifier.Recipe())[0] != base
+    assert classifier.classifier_key({"dataset": "digits-inverted"}, classifier.Recipe())[0] != base
     assert classifier.classifier_key({"dataset": "digits"}, classifier.Recipe(epochs=2))[0] != base
-    assert classifier.classifier_key({"dataset": "digits", "path": "x.npz"}, classifier.Recipe())[0] != base
+    assert classifier.classifier_key({"dataset": "digits", "image_size": 16}, classifier.Recipe())[0] != base
+    # the key holds the data's content, not a path string (digits ignores path=)
+    assert classifier.classifier_key({"dataset": "digits", "path": "x.npz"}, classifier.Recipe())[0] == base
     assert classifier.classifier_key({"dataset": "digits", "data_dir": "/elsewhere"}, classifier.Recipe())[0] == base
 
 

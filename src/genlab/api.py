@@ -16,11 +16,15 @@ from . import models as _models  # noqa: F401  (registers models)
 from .checkpoint import latest_checkpoint, load_weights
 from .config import DataConfig, TrainConfig, apply_overrides, from_dict, to_dict
 from .data.base import DataInfo, TensorData, load_data
+from .data.fingerprint import check_data_unchanged, data_fingerprint
 from .errors import ConfigError, RunDirError
 from .models.base import GenerativeModel
 from .registry import DATASETS, MODELS
 from .rundir import RunDir
 from .trainer import Trainer
+
+
+MAX_SEED = 2**63 - 1  # every generator genlab seeds (torch, numpy) takes 0 .. 2**63 - 1, offsets included
 
 
 def resolve_device(name: str) -> torch.device:
@@ -56,7 +60,22 @@ def make_configs(model: str, dataset: str, overrides: Optional[dict[str, str]] =
 
 
 def build_model(model: str, mcfg, info: DataInfo, device: torch.device) -> GenerativeModel:
-    return MODELS.get(model)(mcfg, info).to(device)
+    cls = MODELS.get(model)
+    if cls.conditional and info.num_classes == 1:
+        raise ConfigError(f"{model} is conditioned on class labels, but every example of dataset {info.name!r} has "
+                          f"the same label (one class); give it labels of at least two classes")
+    try:
+        net = cls(mcfg, info)
+    except ValueError as e:  # a network that cannot take this data, e.g. conv nets on 7x7 images
+        shape = "x".join(map(str, info.shape))
+        raise ConfigError(f"model {model!r} cannot be built for {info.name!r} data of shape {shape}: {e}") from None
+    return net.to(device)
+
+
+def check_seed(seed: int, flag: str = "seed") -> int:
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"invalid value for '{flag}': {seed} is out of range; use 0 to {MAX_SEED}")
+    return seed
 
 
 def _reference_points(data: TensorData) -> Optional[np.ndarray]:
@@ -67,8 +86,11 @@ def _reference_points(data: TensorData) -> Optional[np.ndarray]:
 
 def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, progress: Optional[bool] = None,
           pictures: bool = True) -> RunDir:
-    """Train `model` with configs from `make_configs`, writing a new run directory `out`."""
+    """Train `model` with configs from `make_configs`, writing a new run directory `out`.
+
+    The directory is locked while training: a second writer (train --overwrite, resume) is refused."""
     tcfg: TrainConfig = cfgs["train"]
+    check_seed(tcfg.seed)
     RunDir.check_new(out, overwrite)
     device = resolve_device(tcfg.device)
     torch.manual_seed(tcfg.seed)
@@ -76,24 +98,29 @@ def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, prog
     data = load_data(cfgs["data"], preferred_range=cls.preferred_range, device=device, seed=tcfg.seed)
     net = build_model(model, cfgs["model"], data.info, device)
     trainer = Trainer(net, data, tcfg, RunDir(out), reference=_reference_points(data))
+    fingerprint = data_fingerprint(cfgs["data"])
     # bad input has been reported by now; only then is the run directory made
-    run = RunDir.create(out, overwrite=overwrite)
-    run.write_config({
-        "genlab_version": __version__,
-        "created": _dt.datetime.now().isoformat(timespec="seconds"),
-        "model": model,
-        "preset": cfgs.get("preset"),
-        "seed": tcfg.seed,
-        "device": str(device),
-        "train": to_dict(tcfg),
-        "data": to_dict(cfgs["data"]),
-        "model_config": to_dict(cfgs["model"]),
-        "data_info": dataclasses.asdict(data.info),
-    })
-    trainer.fit(progress=progress)
-    if pictures:
-        _pictures(run)
+    with RunDir.create(out, overwrite=overwrite) as run:
+        trainer.run = run
+        run.write_config({
+            "genlab_version": __version__,
+            "created": _now(),
+            "model": model,
+            "preset": cfgs.get("preset"),
+            "seed": tcfg.seed,
+            "device": str(device),
+            "train": to_dict(tcfg),
+            "data": to_dict(cfgs["data"]),
+            "model_config": to_dict(cfgs["model"]),
+            "data_info": dataclasses.asdict(data.info),
+            "data_fingerprint": fingerprint,
+        })
+        trainer.fit(progress=progress, pictures=(lambda: _pictures(run)) if pictures else None)
     return run
+
+
+def _now() -> str:
+    return _dt.datetime.now().isoformat(timespec="seconds")
 
 
 def _pictures(run: RunDir) -> None:
@@ -106,22 +133,26 @@ def _pictures(run: RunDir) -> None:
 
 
 def read_run(path: str | Path) -> tuple[RunDir, dict, DataInfo]:
+    """A run directory and its config.json, every field checked (``runfiles.read_config``)."""
     run = RunDir.open(path)
     cfg = run.read_config()
-    for key in ("model", "train", "data", "model_config", "data_info"):
-        if key not in cfg:
-            raise RunDirError(f"{run.config_path} has no '{key}' entry; the run directory is damaged")
     info = cfg["data_info"]
     return run, cfg, DataInfo(**{**info, "shape": tuple(info["shape"])})
 
 
-def resume(path: str | Path, epochs: Optional[int] = None, steps: Optional[int] = None,
-           device: Optional[str] = None, progress: Optional[bool] = None) -> tuple[RunDir, int, int]:
-    """Continue a run from its latest checkpoint up to `epochs` or `steps` in all (default: as configured).
+def is_resumable_key(section: str, name: str) -> bool:
+    """What `genlab resume DIR KEY=VALUE` may change: the learning rates and the schedule (the weights and the
+    data order fix everything else)."""
+    if section == "train":
+        return name == "lr_schedule"
+    return name == "lr" or name.startswith("lr_") or name.endswith("_lr")
 
-    Returns (run, step resumed from, step reached).
-    """
-    run, cfg, _ = read_run(path)
+
+def resume_configs(cfg: dict, epochs: Optional[int] = None, steps: Optional[int] = None,
+                   device: Optional[str] = None, overrides: Optional[dict[str, str]] = None
+                   ) -> tuple[TrainConfig, object, dict[str, list]]:
+    """The train and model configs of a run with a resume's changes, and those changes ({key: [old, new]})."""
+    model_cls = MODELS.get(cfg["model"])
     tdict = dict(cfg["train"])
     if epochs is not None:
         tdict.update(epochs=epochs, steps=0)
@@ -129,25 +160,70 @@ def resume(path: str | Path, epochs: Optional[int] = None, steps: Optional[int] 
         tdict.update(steps=steps)
     if device is not None:
         tdict["device"] = device
-    tcfg = from_dict(TrainConfig, tdict, "train")
+    sections = {"train": from_dict(TrainConfig, tdict, "train"),
+                "model": from_dict(model_cls.Config, cfg["model_config"], "model_config")}
+    overrides = dict(overrides or {})
+    for key in overrides:
+        section, _, name = key.replace("-", "_").rpartition(".")
+        owners = [s for s, c in sections.items() if name in {f.name for f in dataclasses.fields(c)}]
+        if not any(is_resumable_key(s, name) for s in ([section] if section else owners)):
+            allowed = sorted(f.name for s, c in sections.items() for f in dataclasses.fields(c)
+                             if is_resumable_key(s, f.name))
+            raise ConfigError(f"resume can change only the learning rates and the schedule ({', '.join(allowed)}), "
+                              f"not '{key}': the trained weights and the data order fix the rest; start a new run "
+                              f"with genlab train to change it")
+    new = apply_overrides(sections, overrides)
+    before = {**{f"train.{k}": v for k, v in cfg["train"].items()},
+              **{f"model_config.{k}": v for k, v in cfg["model_config"].items()}}
+    after = {**{f"train.{k}": v for k, v in to_dict(new["train"]).items()},
+             **{f"model_config.{k}": v for k, v in to_dict(new["model"]).items()}}
+    changed = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    return new["train"], new["model"], changed
+
+
+def resume(path: str | Path, epochs: Optional[int] = None, steps: Optional[int] = None,
+           device: Optional[str] = None, progress: Optional[bool] = None,
+           allow_data_change: bool = False, overrides: Optional[dict[str, str]] = None) -> tuple[RunDir, int, int]:
+    """Continue a run from its latest checkpoint up to `epochs` or `steps` in all (default: as configured).
+
+    `overrides` ({"lr": "1e-4", "lr_schedule": "linear"}) change learning rates and the schedule from here
+    on; config.json's ``history`` records every resume and what it changed. Refuses when the run's data
+    changed since it was trained, unless `allow_data_change`. A run that reached its last step but lacks
+    its final pictures or status (killed while drawing them) gets them. The run is locked meanwhile.
+
+    Returns (run, step resumed from, step reached).
+    """
+    run, cfg, _ = read_run(path)
+    tcfg, mcfg, changed = resume_configs(cfg, epochs, steps, device, overrides)
+    check_seed(tcfg.seed)
     dcfg = from_dict(DataConfig, cfg["data"], "data")
-    model = cfg["model"]
-    mcfg = from_dict(MODELS.get(model).Config, cfg["model_config"], "model_config")
-    dev = resolve_device(tcfg.device)
-    torch.manual_seed(tcfg.seed)
-    cls = MODELS.get(model)
-    data = load_data(dcfg, preferred_range=cls.preferred_range, device=dev, seed=tcfg.seed)
-    net = build_model(model, mcfg, data.info, dev)
-    trainer = Trainer(net, data, tcfg, run, reference=_reference_points(data))
-    trainer.restore()
-    start = trainer.step
-    if start >= trainer.total:
-        return run, start, start
-    cfg["train"] = to_dict(tcfg)
-    run.write_config(cfg)
-    trainer.fit(progress=progress)
-    _pictures(run)
+    with run.acquire():
+        run.remove_leftovers()
+        check_data_unchanged(cfg.get("data_fingerprint"), cfg["data"], f"cannot resume {run.path}", allow_data_change)
+        dev = resolve_device(tcfg.device)
+        torch.manual_seed(tcfg.seed)
+        model = cfg["model"]
+        data = load_data(dcfg, preferred_range=MODELS.get(model).preferred_range, device=dev, seed=tcfg.seed)
+        net = build_model(model, mcfg, data.info, dev)
+        trainer = Trainer(net, data, tcfg, run, reference=_reference_points(data))
+        trainer.restore()
+        start = trainer.step
+        if start >= trainer.total:
+            if not is_complete(run):
+                trainer.finish(pictures=lambda: _pictures(run))
+            return run, start, start
+        cfg["train"], cfg["model_config"] = to_dict(tcfg), to_dict(mcfg)
+        cfg["history"] = [*cfg.get("history", []),
+                          {"step": start, "date": _now(), "genlab_version": __version__, "changed": changed}]
+        run.write_config(cfg)
+        trainer.fit(progress=progress, pictures=lambda: _pictures(run))
     return run, start, trainer.step
+
+
+def is_complete(run: RunDir) -> bool:
+    """Whether a run's status says finished and its final pictures are there."""
+    pictures = [run.samples / "final.png", run.samples / "curves.png"]
+    return run.read_status().get("state") == "finished" and all(p.is_file() for p in pictures)
 
 
 def load_trained(path: str | Path, device: str = "cpu") -> tuple[RunDir, dict, GenerativeModel]:
@@ -164,15 +240,34 @@ def load_trained(path: str | Path, device: str = "cpu") -> tuple[RunDir, dict, G
     return run, cfg, net
 
 
+def free_memory() -> Optional[int]:
+    """Bytes of memory available to a new allocation (Linux: MemAvailable), or None when unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 @torch.no_grad()
 def sample(path: str | Path, n: int, seed: int = 0, device: str = "cpu", chunk: int = 1000,
            label: Optional[int] = None) -> np.ndarray:
     """n samples in data space: images float32 (N, C, H, W) in [0, 1], points (N, D).
 
-    `label`: for conditional models, draw every sample from this class."""
+    `label`: for conditional models, draw every sample from this class. The size is checked against the free
+    memory before anything is drawn; samples holding NaN or inf (a diverged model) are an error."""
     if n < 1:
         raise ConfigError("--n must be at least 1")
+    check_seed(seed, "--seed")
     _, cfg, net = load_trained(path, device)
+    need = n * int(np.prod(net.info.shape)) * 4 * 2  # the array, and the chunks it is assembled from
+    free = free_memory()
+    if free is not None and need > free // 2:
+        raise ConfigError(f"--n {n} samples of shape {'x'.join(map(str, net.info.shape))} need {need / 1e9:.1f} GB, "
+                          f"more than half the free memory ({free / 1e9:.1f} GB); draw fewer, or several sets with "
+                          f"different --seed")
     if label is not None:
         if not net.conditional:
             raise ConfigError(f"--class needs a conditional model; {cfg['model']!r} is not one")
@@ -185,5 +280,9 @@ def sample(path: str | Path, n: int, seed: int = 0, device: str = "cpu", chunk: 
     for i in range(0, n, chunk):
         m = min(chunk, n - i)
         y = None if label is None else torch.full((m,), label, dtype=torch.long)
-        parts.append(net.info.to_data_space(net.sample(m, generator=gen, y=y)).float().cpu())
+        x = net.info.to_data_space(net.sample(m, generator=gen, y=y)).float().cpu()
+        if not torch.isfinite(x).all():
+            raise RunDirError(f"the model of {path} draws NaN or infinite samples: its training diverged; "
+                              f"train it again with a lower learning rate")
+        parts.append(x)
     return torch.cat(parts).numpy().astype(np.float32)

@@ -2,56 +2,82 @@
 
 Weights go to ``model.safetensors`` (no code can hide in it); the rest of the training state (optimizer
 states, step, data stream and random generator states) to ``state.pt``, made only of tensors and plain
-containers so that it loads with ``torch.load(..., weights_only=True)``. Both are written into a
-temporary folder that is renamed to ``step-XXXXXXXX`` once complete: a crash mid-save leaves the
-previous checkpoint as it was.
+containers so that it loads with ``torch.load(..., weights_only=True)``. Both are serialized in memory,
+written into a temporary ``.tmp-*`` folder (so a full disk is an OSError naming the file, not a
+half-written archive) that is renamed to ``step-XXXXXXXX`` once complete: a crash mid-save leaves the
+previous checkpoint as it was. Weights holding NaN or inf are never saved. Loading goes through
+``runfiles``, which checks every tensor's name, shape and dtype.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save as safetensors_bytes
 
-from .errors import RunDirError
+from .errors import NonFiniteLossError
+from .rundir import make_temp_dir, named_os_error, write_bytes
+from . import runfiles
+from .runfiles import first_non_finite
 
 WEIGHTS = "model.safetensors"
 STATE = "state.pt"
 _STEP_DIR = re.compile(r"^step-(\d{8,})$")
 
 
-def save_checkpoint(folder: Path, step: int, model: torch.nn.Module, state: dict, keep: int = 2) -> Path:
+def step_of(path: Path) -> Optional[int]:
+    """The step of a checkpoint folder's name (``step-00000012`` -> 12), or None for other names."""
+    m = _STEP_DIR.match(Path(path).name)
+    return int(m.group(1)) if m else None
+
+
+def save_checkpoint(folder: Path, step: int, model: torch.nn.Module, state: dict) -> Path:
+    """Write the checkpoint of `step` (kept as it is when it exists: the same step has the same state).
+    Raises NonFiniteLossError, saving nothing, when a weight holds NaN or inf."""
     folder = Path(folder)
     final = folder / f"step-{step:08d}"
     if final.exists():
-        return final  # the same step was saved already: the state is the same
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
+        return final
+    bad = first_non_finite(model)
+    if bad is not None:
+        raise NonFiniteLossError(f"training stopped at step {step}: the weight '{bad}' holds NaN or inf, so no "
+                                 f"checkpoint was saved for this step. Try a lower learning rate or another seed.")
+    weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    tmp = make_temp_dir(folder)
     try:
-        weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-        save_file(weights, str(tmp / WEIGHTS))
-        torch.save(state, tmp / STATE)
+        write_bytes(tmp / WEIGHTS, safetensors_bytes(weights))
+        write_bytes(tmp / STATE, buffer.getvalue())
         os.replace(tmp, final)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise named_os_error(e, e.filename or final) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    for old in list_checkpoints(folder)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
     return final
 
 
+def prune_checkpoints(folder: Path, keep: int) -> None:
+    """Delete all but the newest `keep` checkpoints."""
+    for old in list_checkpoints(folder)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def list_checkpoints(folder: Path) -> list[Path]:
-    """Complete checkpoint folders, oldest first."""
+    """Checkpoint folders, oldest first (complete unless damaged by hand: a folder appears only by a rename
+    once both files are written, and loading one with a file missing says so)."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _STEP_DIR.match(p.name)) and p.is_dir()
-             and (p / WEIGHTS).exists() and (p / STATE).exists()]
+    found = [(step_of(p), p) for p in folder.iterdir() if step_of(p) is not None and p.is_dir()]
     return [p for _, p in sorted(found)]
 
 
@@ -60,27 +86,11 @@ def latest_checkpoint(folder: Path) -> Optional[Path]:
     return found[-1] if found else None
 
 
-def load_weights(path: Path, model: torch.nn.Module) -> None:
-    try:
-        weights = load_file(str(Path(path) / WEIGHTS), device=str(model_device(model)))
-    except Exception as e:  # safetensors raises its own error types for damaged files
-        raise RunDirError(f"cannot read {Path(path) / WEIGHTS}: {e}") from None
-    missing, unexpected = model.load_state_dict(weights, strict=False)
-    if missing or unexpected:
-        raise RunDirError(
-            f"checkpoint {path} does not match the model (missing {sorted(missing)[:5]}, "
-            f"unexpected {sorted(unexpected)[:5]}); was it made by another genlab version or config?"
-        )
+def load_weights(ckpt: Path, model: torch.nn.Module) -> None:
+    """The weights of the checkpoint folder `ckpt` into `model` (names, shapes, dtypes and finiteness checked)."""
+    runfiles.load_weights(Path(ckpt) / WEIGHTS, model)
 
 
-def load_state(path: Path) -> dict:
-    try:
-        return torch.load(Path(path) / STATE, map_location="cpu", weights_only=True)
-    except Exception as e:  # unpickling errors (or a file that tries to run code) land here
-        raise RunDirError(f"cannot read {Path(path) / STATE} as a safe checkpoint: {e}") from None
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    for t in list(model.parameters()) + list(model.buffers()):
-        return t.device
-    return torch.device("cpu")
+def load_state(ckpt: Path) -> dict:
+    """The training state of the checkpoint folder `ckpt` (a dict; the trainer checks its fields)."""
+    return runfiles.load_state(Path(ckpt) / STATE)

@@ -4,6 +4,7 @@ models, datasets."""
 from __future__ import annotations
 
 import argparse
+import errno
 import shlex
 import sys
 from pathlib import Path
@@ -42,16 +43,23 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", help="look here first for data files (also $GENLAB_DATA)")
     t.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
 
-    r = sub.add_parser("resume", help="continue a run from its latest checkpoint")
+    r = sub.add_parser("resume", help="continue a run from its latest checkpoint",
+                       epilog="The learning rates and the schedule may change as KEY=VALUE, e.g. lr=1e-4 "
+                              "lr_schedule=linear (recorded in config.json's history).")
     r.add_argument("dir")
     _length_args(r, "new total length")
     r.add_argument("--device", choices=["cpu", "cuda", "auto"])
+    r.add_argument("--allow-data-change", action="store_true",
+                   help="resume even though the run's data changed since it was trained")
+
+    st = sub.add_parser("status", help="say whether runs are running, finished, interrupted, failed or crashed")
+    st.add_argument("dirs", nargs="+", metavar="DIR")
 
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("dir")
     s.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument("--out", help="write the samples as a .npy array (images: N x C x H x W in [0, 1])")
-    s.add_argument("--grid", help="write a picture of the samples (PNG)")
+    s.add_argument("--grid", help="write a picture of the samples (.png or .jpg)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--class", dest="label", type=int, help="conditional models: samples of this class only")
     s.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
@@ -71,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--critic-steps", type=int, help="critic: training steps of the independent critic (default 500)")
     e.add_argument("--diversity", choices=["all", "within-class"],
                    help="diversity: over all pairs (default), or per class and averaged (as the alpha-GAN talk)")
+    e.add_argument("--allow-data-change", action="store_true",
+                   help="evaluate even though the run's data changed since it was trained")
 
     ev = sub.add_parser("evaluator", help="the domain classifiers that give image features offline")
     evsub = ev.add_subparsers(dest="action", metavar="ACTION")
@@ -135,15 +145,30 @@ def main(argv: Optional[list[str]] = None) -> int:
     args, extra = parser.parse_known_args(argv)
     args.command_line = shlex.join(["genlab", *(sys.argv[1:] if argv is None else argv)])  # shown on report pages
     try:
-        if extra and args.command != "train":
+        if extra and args.command not in ("train", "resume"):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         return COMMANDS[args.command](args, extra) or 0
     except GenlabError as e:
         print(f"genlab: error: {e}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # the file system: a full disk, a read-only folder, no permission ...
+        print(f"genlab: error: {os_error_message(e)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("genlab: interrupted", file=sys.stderr)
         return 130
+
+
+FS_HINTS = {errno.ENOSPC: "the disk is full: free some space", errno.EDQUOT: "the disk quota is used up",
+            errno.EROFS: "the file system is read-only", errno.EACCES: "check the folder's permissions",
+            errno.EPERM: "check the folder's permissions"}
+
+
+def os_error_message(e: OSError) -> str:
+    """One line naming the path and the cause of a file-system error."""
+    where = f"{e.filename}: " if e.filename else ""
+    hint = FS_HINTS.get(e.errno)
+    return f"{where}{e.strerror or e}" + (f" ({hint})" if hint else "")
 
 
 def train_overrides(args, extra: list[str]) -> dict[str, str]:
@@ -170,11 +195,17 @@ def cmd_train(args, extra: list[str]) -> int:
 
 
 def cmd_resume(args, extra) -> int:
-    from .api import resume
+    from .api import is_complete, resume
+    from .config import parse_override_args
+    from .rundir import RunDir
 
-    run, start, end = resume(args.dir, epochs=args.epochs, steps=args.steps, device=args.device)
+    overrides = parse_override_args(extra)
+    complete = Path(args.dir, "config.json").is_file() and is_complete(RunDir(args.dir))
+    run, start, end = resume(args.dir, epochs=args.epochs, steps=args.steps, device=args.device,
+                             allow_data_change=args.allow_data_change, overrides=overrides)
     if start == end:
-        print(f"{run.path} is already at step {end}; pass --epochs or --steps to train longer")
+        done = "" if complete else " (its final pictures and status were missing: drawn now, marked finished)"
+        print(f"{run.path} is already at step {end}{done}; pass --epochs or --steps to train longer")
         return 0
     print(f"resumed {run.path} at step {start}, trained to step {end}")
     _report(run)
@@ -186,12 +217,17 @@ def cmd_sample(args, extra) -> int:
 
     from .api import sample
     from .errors import ConfigError
-    from .plots import save_image_grid, save_points
+    from .plots import PICTURE_FORMATS, save_image_grid, save_points
 
     if not args.out and not args.grid:
         raise ConfigError("say where to write the samples: --out FILE.npy and/or --grid FILE.png")
     if args.out and not args.out.endswith(".npy"):
         raise ConfigError(f"--out must name a .npy file, got {args.out!r}")
+    if args.grid and Path(args.grid).suffix.lower() not in PICTURE_FORMATS:
+        raise ConfigError(f"--grid must name a {' or '.join(sorted(PICTURE_FORMATS))} file, got {args.grid!r}")
+    for flag, target in (("--out", args.out), ("--grid", args.grid)):
+        if target and Path(target).exists() and not Path(target).is_file():
+            raise ConfigError(f"{flag} {target} exists and is not a file (a folder?); name a file to write")
     x = sample(args.dir, args.n, seed=args.seed, device=args.device, label=args.label)
     if args.out:
         from .rundir import atomic_path
@@ -214,17 +250,35 @@ def cmd_sample(args, extra) -> int:
 def cmd_evaluate(args, extra) -> int:
     import json
 
-    from .api import resolve_device
+    from .api import check_seed, resolve_device
+    from .errors import ConfigError
     from .evaluate import evaluate
 
+    for flag in ("n", "k", "batch_size", "kid_subsets", "kid_subset_size", "critic_steps"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+    check_seed(args.seed, "--seed")
     names = [m.strip() for m in args.metrics.split(",") if m.strip()]
     options = {"split": args.split, "n": args.n, "k": args.k, "batch_size": args.batch_size,
                "features": args.features, "seed": args.seed, "device": str(resolve_device(args.device)),
                "kid_subsets": args.kid_subsets, "kid_subset_size": args.kid_subset_size,
-               "critic_steps": args.critic_steps, "diversity": args.diversity}
-    results = evaluate(args.dir, names, options)
-    print(json.dumps(results, indent=2))
+               "critic_steps": args.critic_steps, "diversity": args.diversity,
+               "allow_data_change": args.allow_data_change}
+    evaluate(args.dir, names, options, show=lambda results: print(json.dumps(results, indent=2), flush=True))
     _refresh_page(args.dir)
+    return 0
+
+
+def cmd_status(args, extra) -> int:
+    from .rundir import RunDir
+
+    for d in args.dirs:
+        st = RunDir.open(d).status()
+        state = st.get("state", "not started")
+        pid = f" (process {st['pid']})" if "pid" in st else ""
+        message = f": {st['message']}" if st.get("message") else ""
+        print(f"{d}: {state} at step {st.get('step', 0)}{pid}{message}")
     return 0
 
 
@@ -373,6 +427,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "train": cmd_train,
     "resume": cmd_resume,
+    "status": cmd_status,
     "sample": cmd_sample,
     "evaluate": cmd_evaluate,
     "metrics": cmd_metrics,

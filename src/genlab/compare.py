@@ -21,7 +21,8 @@ from typing import Any, Optional
 
 from .errors import ConfigError
 from .evaluate import EVALUATION
-from .rundir import RunDir, atomic_path, read_json
+from .rundir import RunDir, atomic_path
+from .runfiles import read_evaluation
 
 # settings that never split a column: when and by which version a number was computed, and the
 # evaluation seed (another seed is another draw of the same protocol; the notes say when seeds differ)
@@ -74,6 +75,12 @@ def load_runs(paths: list[str | Path]) -> list[dict]:
     """Each run's name, config and evaluation results; a clear error for a run never evaluated."""
     if len(paths) < 1:
         raise ConfigError("name at least one run directory to compare")
+    seen: dict[Path, str] = {}
+    for p in paths:
+        real = Path(p).resolve()
+        if real in seen:
+            raise ConfigError(f"{seen[real]} and {p} are the same run directory; name each run once")
+        seen[real] = str(p)
     runs = []
     for p in paths:
         run = RunDir.open(p)
@@ -81,10 +88,7 @@ def load_runs(paths: list[str | Path]) -> list[dict]:
         if not file.exists():
             raise ConfigError(f"{run.path} has not been evaluated yet (no {EVALUATION}); run "
                               f"`genlab evaluate {run.path} --metrics ...` first")
-        runs.append({"name": str(p), "config": run.read_config(), "evaluation": read_json(file)})
-    names = [r["name"] for r in runs]
-    if len(set(names)) != len(names):
-        raise ConfigError("the same run directory is named twice")
+        runs.append({"name": str(p), "config": run.read_config(), "evaluation": read_evaluation(file)})
     return runs
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 import torch
 
 from . import __version__
-from .errors import ConfigError, GenlabError
+from .errors import ConfigError, GenlabError, RunDirError
 from .registry import Registry
 
 EVALUATION = "evaluation.json"
@@ -101,17 +101,28 @@ class EvalContext:
         return self._cache[key]
 
 
-def evaluate(path: str | Path, names: list[str], options: Optional[dict] = None) -> dict:
-    """Compute the named metrics for a run, merge them into its evaluation file and return them."""
+def evaluate(path: str | Path, names: list[str], options: Optional[dict] = None,
+             show: Optional[Callable[[dict], None]] = None) -> dict:
+    """Compute the named metrics for a run, merge them into its evaluation file and return them.
+
+    `show` is given the results before they are stored, so that a folder that cannot be written (read-only,
+    full) loses nothing that was computed."""
     from . import metrics as _metrics  # noqa: F401  (registers every built-in metric)
     from .api import read_run
-    from .rundir import read_json, write_json
+    from .data.fingerprint import check_data_unchanged
+    from .rundir import write_json
+    from .runfiles import read_evaluation
 
     if not names:
         raise ConfigError(f"name at least one metric with --metrics; choose from: {', '.join(METRICS.names())}")
     chosen = [(n, METRICS.get(n)) for n in names]  # unknown names fail before any work
-    run, _, _ = read_run(path)
-    ctx = EvalContext(Path(path), dict(options or {}))
+    run, cfg, _ = read_run(path)
+    options = dict(options or {})
+    check_data_unchanged(cfg.get("data_fingerprint"), cfg["data"], f"cannot evaluate {run.path}",
+                         bool(options.pop("allow_data_change", False)))
+    file = run.path / EVALUATION
+    stored = read_evaluation(file) if file.exists() else {}  # a damaged file is reported before the work
+    ctx = EvalContext(Path(path), options)
     results = {}
     for name, metric in chosen:
         out = metric.fn(ctx)
@@ -119,8 +130,13 @@ def evaluate(path: str | Path, names: list[str], options: Optional[dict] = None)
         out["settings"].update(genlab_version=__version__, seed=ctx.seed,
                                evaluated=_dt.datetime.now().isoformat(timespec="seconds"))
         results[name] = out
-    file = run.path / EVALUATION
-    stored = read_json(file) if file.exists() else {}
+    if show is not None:
+        show(results)
+    stored = read_evaluation(file) if file.exists() else {}  # again: another evaluation may have stored meanwhile
     stored.update(results)
-    write_json(file, stored)
+    try:
+        write_json(file, stored)
+    except OSError as e:
+        raise RunDirError(f"cannot store the results in {file}: {e.strerror or e}"
+                          + ("; they are printed above" if show is not None else "")) from None
     return results

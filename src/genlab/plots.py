@@ -10,6 +10,12 @@ import numpy as np
 
 from .rundir import atomic_path
 
+PICTURE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}  # by file name suffix; PNG otherwise
+
+
+def _format(path: Path) -> str:
+    return PICTURE_FORMATS.get(path.suffix.lower(), "PNG")
+
 
 def image_grid(x: np.ndarray, nrow: Optional[int] = None, pad: int = 2, min_cell: int = 28) -> np.ndarray:
     """(N, C, H, W) in [0, 1] -> (rows*H', cols*W', 3) uint8, small images scaled up to `min_cell` pixels."""
@@ -33,13 +39,15 @@ def save_image_grid(x: np.ndarray, path: str | Path, nrow: Optional[int] = None)
 
     path = Path(path)
     with atomic_path(path) as tmp:
-        Image.fromarray(image_grid(np.asarray(x, dtype=np.float32), nrow)).save(tmp, format="PNG")
+        Image.fromarray(image_grid(np.asarray(x, dtype=np.float32), nrow)).save(tmp, format=_format(path))
     return path
 
 
 def save_points(samples: np.ndarray, path: str | Path, reference: Optional[np.ndarray] = None,
                 title: str = "") -> Path:
-    """Scatter of 2-D samples (blue) over reference data points (grey)."""
+    """Scatter of 2-D samples (blue) over reference data points (grey). Points of more dimensions show their
+    first two coordinates; 1-D points are spread over the y axis by their rank, to show their density."""
+    samples, reference = _as_2d(samples), None if reference is None else _as_2d(reference)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
     if reference is not None:
@@ -55,6 +63,14 @@ def save_points(samples: np.ndarray, path: str | Path, reference: Optional[np.nd
     if title:
         ax.set_title(title, fontsize=10)
     return _save(fig, path)
+
+
+def _as_2d(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+    if x.shape[1] >= 2:
+        return x[:, :2]
+    rank = np.argsort(np.argsort(x[:, 0])) / max(1, len(x) - 1)  # (N,) in [0, 1]
+    return np.stack([x[:, 0], rank], axis=1)
 
 
 def plot_curves(rows: list[dict], path: str | Path, title: str = "") -> Optional[Path]:
@@ -124,6 +140,6 @@ def _save(fig, path: str | Path) -> Path:
     plt = _pyplot()
     path = Path(path)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format=_format(path).lower())
     plt.close(fig)
     return path

@@ -8,18 +8,20 @@ players are, which phases make a step, and what each phase's loss is (see ``mode
 from __future__ import annotations
 
 import math
+import shutil
 import signal
 import sys
 import threading
 import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
 
-from .checkpoint import latest_checkpoint, load_state, load_weights, save_checkpoint
+from .checkpoint import (STATE, latest_checkpoint, load_state, load_weights, prune_checkpoints, save_checkpoint,
+                         step_of)
 from .config import TrainConfig
 from .data.base import Batch, BatchStream, TensorData
 from .errors import GenlabError, NonFiniteLossError
@@ -27,13 +29,20 @@ from .models.base import GenerativeModel, OptimSpec, Phase, Step, frozen
 from .plots import plot_curves, samples_over_epochs, save_image_grid, save_points
 from .report.live import refresh_run_report
 from .rundir import RunDir
+from .runfiles import bad, check_optimizer_state, check_state
 
 GRID_SEED = 1234  # the fixed noise of the per-epoch sample grids
 AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class Interrupted(GenlabError):
+    """Training stopped by Ctrl-C (exit code 130) or SIGTERM (143) after saving a checkpoint."""
+
     exit_code = 130
+
+    def __init__(self, message: str, exit_code: int = 130):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def make_optimizer(params: list[torch.nn.Parameter], spec: OptimSpec) -> torch.optim.Optimizer:
@@ -143,30 +152,65 @@ class Trainer:
         return state
 
     def restore(self) -> bool:
-        """Load the latest checkpoint of the run, if any. Returns whether one was loaded."""
+        """Load the latest checkpoint of the run, if any, and drop the metrics rows logged after it (all of
+        them when there is none: training starts again at step 0). Returns whether one was loaded."""
         ckpt = latest_checkpoint(self.run.checkpoints)
-        if ckpt is None:
-            return False
-        load_weights(ckpt, self.model)
+        if ckpt is not None:
+            self._load(ckpt)
+        self.run.truncate_metrics(self.step)
+        return ckpt is not None
+
+    def _load(self, ckpt: Path) -> None:
+        """Every field of the checkpoint is checked against this trainer's own state before any is used."""
+        file = ckpt / STATE
         state = load_state(ckpt)
-        self.step = int(state["step"])
+        opt_maps = tuple(f"optimizers.{n}.state" for n in self.optimizers)
+        check_state(state, self.state_dict(), file, maps=("acc", "count", *opt_maps), optional=("rng_cuda", "scalers"),
+                    loose=lambda field: ".param_groups[" in field)
+        if state["step"] != step_of(ckpt):
+            raise bad(file, "step", f"is {state['step']}, but the folder is {ckpt.name}")
+        if set(state["acc"]) != set(state["count"]):
+            raise bad(file, "acc", f"names {sorted(state['acc'])} but 'count' names {sorted(state['count'])}")
+        for k in state["acc"]:
+            v, c = state["acc"][k], state["count"][k]
+            if not (isinstance(v, (int, float)) and not isinstance(v, bool) or isinstance(v, torch.Tensor)
+                    and v.numel() == 1):
+                raise bad(file, f"acc.{k}", "should be a number")
+            if not isinstance(c, int) or isinstance(c, bool) or c < 1:
+                raise bad(file, f"count.{k}", "should be a positive integer")
         for n, o in self.optimizers.items():
-            o.load_state_dict(state["optimizers"][n])
-        self.stream.load_state_dict(state["stream"])
-        torch.set_rng_state(state["rng_cpu"])
-        if "rng_cuda" in state and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng_cuda"])
+            params = [p for g in o.param_groups for p in g["params"]]
+            check_optimizer_state(state["optimizers"][n]["state"], params, file, f"optimizers.{n}.state")
+            for saved, fresh in zip(state["optimizers"][n]["param_groups"], o.state_dict()["param_groups"]):
+                for k, v in fresh.items():  # a setting this PyTorch has and the checkpoint's lacks: the config's
+                    saved.setdefault(k, v)
+        load_weights(ckpt, self.model)
+        try:
+            for n, o in self.optimizers.items():
+                o.load_state_dict(state["optimizers"][n])
+            self.stream.load_state_dict(state["stream"])
+            torch.set_rng_state(state["rng_cpu"])
+            if "rng_cuda" in state and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["rng_cuda"])
+            for key, scaler in self.scalers.items():
+                if "+".join(key) in state.get("scalers", {}):
+                    scaler.load_state_dict(state["scalers"]["+".join(key)])
+        except (ValueError, KeyError, TypeError, RuntimeError) as e:
+            raise bad(file, "", f"cannot be restored ({str(e).splitlines()[0][:120]})") from None
+        self.step = state["step"]
         self.elapsed = float(state["elapsed"])
         self.acc, self.count = dict(state["acc"]), dict(state["count"])
-        for key, scaler in self.scalers.items():
-            if "+".join(key) in state.get("scalers", {}):
-                scaler.load_state_dict(state["scalers"]["+".join(key)])
-        self.run.truncate_metrics(self.step)
-        return True
 
     def save(self) -> Path:
-        return save_checkpoint(self.run.checkpoints, self.step, self.model, self.state_dict(),
-                               keep=self.cfg.keep_checkpoints)
+        """A checkpoint of this step. The older ones beyond keep_checkpoints are deleted once a step after it
+        has gone well (see `_non_finite`), so a good checkpoint is always left."""
+        path = save_checkpoint(self.run.checkpoints, self.step, self.model, self.state_dict())
+        self._prune_due = True
+        return path
+
+    def _prune(self) -> None:
+        prune_checkpoints(self.run.checkpoints, self.cfg.keep_checkpoints)
+        self._prune_due = False
 
     # ------------------------------------------------------------------------------------------------
     # one step
@@ -225,10 +269,17 @@ class Trainer:
         self.count[key] = self.count.get(key, 0) + 1
 
     def _non_finite(self, phase: str, loss: torch.Tensor) -> None:
+        """Stop on a NaN or infinite loss. The loss of step S+1 is computed from the weights after step S, so a
+        checkpoint of step S holds weights that already diverge: it is deleted, and the one before it kept."""
+        diverged = self.run.checkpoints / f"step-{self.step:08d}"
+        dropped = ""
+        if diverged.is_dir():
+            shutil.rmtree(diverged)
+            dropped = f"the checkpoint of step {self.step} (whose weights give this loss) is deleted and "
         last = latest_checkpoint(self.run.checkpoints)
-        kept = f"the last good checkpoint ({last.name}) is kept" if last else "no checkpoint had been saved yet"
-        msg = (f"training stopped at step {self.step + 1}: the {phase} loss is {loss.item()}; {kept}. "
-               f"Try a lower learning rate or another seed.")
+        kept = f"the last good checkpoint ({last.name}) is kept" if last else "no good checkpoint remains"
+        msg = (f"training stopped at step {self.step + 1}: the {phase} loss is {loss.item()}; {dropped}{kept}. "
+               f"Try a lower learning rate (genlab resume {self.run.path} lr=...) or another seed.")
         self.run.write_status("failed", self.step, msg)
         raise NonFiniteLossError(msg)
 
@@ -271,12 +322,16 @@ class Trainer:
     # ------------------------------------------------------------------------------------------------
     # the loop
 
-    def fit(self, progress: Optional[bool] = None) -> dict:
+    def fit(self, progress: Optional[bool] = None, pictures: Optional[Callable[[], None]] = None) -> dict:
+        """Train to the configured length, then `finish` (`pictures`: more pictures to draw at the end). Every way out leaves status.json telling the
+        truth: finished, interrupted (Ctrl-C or SIGTERM: a checkpoint is saved first) or failed; only a
+        process killed outright leaves `running`, which readers report as crashed once the lock is free."""
         cfg, run = self.cfg, self.run
         bpe = self.stream.batches_per_epoch
         epochs_done = self.stream.drawn // bpe
         self.model.train()
         self._t0 = time.perf_counter()
+        self._prune_due = False
         run.write_status("running", self.step)
         show = sys.stderr.isatty() if progress is None else progress
         from tqdm.auto import tqdm
@@ -288,6 +343,8 @@ class Trainer:
             with self._sigint():
                 while self.step < self.total:
                     self.train_step()
+                    if self._prune_due:  # this step went well from the last checkpoint: older ones may go
+                        self._prune()
                     bar.update(1)
                     if self.step % cfg.log_every == 0 or self.step == self.total:
                         last_row = self.log()
@@ -305,37 +362,63 @@ class Trainer:
                         self.save()
                     if self._stop:
                         self.save()
-                        run.write_status("interrupted", self.step, "stopped by Ctrl-C; resume with genlab resume")
-                        raise Interrupted(
-                            f"interrupted at step {self.step}; checkpoint saved. Continue with: genlab resume {run.path}"
-                        )
-        except BaseException:
+                        run.write_status("interrupted", self.step, f"stopped by {self._stop}; resume with "
+                                                                    f"genlab resume {run.path}")
+                        raise Interrupted(f"interrupted by {self._stop} at step {self.step}; checkpoint saved. "
+                                          f"Continue with: genlab resume {run.path}", exit_code=self._exit_code)
+                bar.close()
+                self.finish(pictures)
+        except BaseException as e:
+            if not isinstance(e, (Interrupted, NonFiniteLossError)):  # those wrote their status already
+                self._last_words("interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
+                                 "stopped at once by a second interrupt; resume continues from the last checkpoint"
+                                 if isinstance(e, KeyboardInterrupt) else f"{type(e).__name__}: {e}")
             refresh_run_report(run.path, final=True)  # the page says why the run stopped
             raise
         finally:
             bar.close()
-        self.save()
-        self.save_samples("final")
-        samples_over_epochs(run.samples, run.samples / "over-epochs.png")
-        plot_curves(run.read_metrics(), run.samples / "curves.png", title=run.path.name)
-        run.write_status("finished", self.step)
-        refresh_run_report(run.path, final=True)
         return last_row
+
+    def finish(self, pictures: Optional[Callable[[], None]] = None) -> None:
+        """The end of a run: its final checkpoint and pictures, then status `finished`. Resume calls it for a
+        run that reached its last step but stopped before it was done."""
+        self.save()
+        self._prune()
+        self.save_samples("final")
+        samples_over_epochs(self.run.samples, self.run.samples / "over-epochs.png")
+        plot_curves(self.run.read_metrics(), self.run.samples / "curves.png", title=self.run.path.name)
+        if pictures is not None:
+            pictures()
+        self.run.write_status("finished", self.step)
+        refresh_run_report(self.run.path, final=True)
+
+    def _last_words(self, state: str, message: str) -> None:
+        """Status for a way out that did not write one; a disk too full for it leaves `running`, which readers
+        report as crashed."""
+        try:
+            self.run.write_status(state, self.step, message[:500])
+        except OSError:
+            pass
 
     @contextmanager
     def _sigint(self):
-        """First Ctrl-C: finish the step, save a checkpoint, stop. Second: stop at once."""
+        """First Ctrl-C or SIGTERM (what job schedulers send): finish the step, save a checkpoint, stop.
+        A second one: stop at once."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
+        self._stop = ""
+        self._exit_code = 130
 
         def handler(signum, frame):
             if self._stop:
                 raise KeyboardInterrupt
-            self._stop = True
+            self._stop = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+            self._exit_code = 128 + signum
 
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for s, h in previous.items():
+                signal.signal(s, h)

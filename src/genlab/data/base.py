@@ -9,6 +9,7 @@ model's value range batch by batch. No DataLoader: data this size fits in memory
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Literal, Optional
 
 import numpy as np
@@ -19,6 +20,7 @@ from ..errors import DataError
 from ..registry import DATASETS
 
 Kind = Literal["image", "points"]
+MAX_CLASSES = 100_000  # labels are class indices; a larger one is a mistake (a one-hot of 1e9 needs terabytes)
 Range = Literal["01", "pm1"]
 
 
@@ -55,6 +57,10 @@ class DatasetSpec:
     load: Callable[[DataConfig, str], ArrayData]  # (config, split) -> arrays
     available: Callable[[DataConfig], Availability] = lambda cfg: Availability(True, "built in")
     train_defaults: dict = field(default_factory=dict)  # TrainConfig values that suit this dataset
+    # the files the loader reads (both splits; those present), which key the cached data fingerprint
+    # (``data/fingerprint.py``); None for generated and embedded datasets
+    files: Optional[Callable[[DataConfig], list[Path]]] = None
+    recipe: dict = field(default_factory=dict)  # how a loader turns its files into arrays (change it with the loader)
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:
@@ -208,6 +214,10 @@ def load_data(cfg: DataConfig, preferred_range: Range = "01", device: str | torc
     num_classes = 0
     if y is not None:
         num_classes = len(arrays.classes) if arrays.classes else int(y.max()) + 1
+        if num_classes > MAX_CLASSES:
+            raise DataError(f"dataset {cfg.dataset!r}: the largest label is {num_classes - 1}, so genlab would make "
+                            f"{num_classes} classes (at most {MAX_CLASSES:,}); labels must be class indices "
+                            f"0..K-1")
     info = DataInfo(
         name=cfg.dataset,
         kind=arrays.kind,

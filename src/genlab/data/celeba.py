@@ -191,8 +191,18 @@ def celeba_available(cfg: DataConfig) -> Availability:
     return available(NAME, [IMAGES_ZIP], cfg)
 
 
+def celeba_files(cfg: DataConfig) -> list[Path]:
+    """The sources the arrays are built from (the zip or the images' folder, the annotations), as found on disk."""
+    images = find_images(cfg)
+    if images is None:
+        return []
+    near = [folder / name for folder in dict.fromkeys((images.parent, images.parent.parent))
+            for rf in (ATTRIBUTES, PARTITION) for name in rf.names]
+    return [images] + [p for p in near if p.is_file()]
+
+
 register_dataset(DatasetSpec(
-    name=NAME, kind="image", load=load_celeba, available=celeba_available,
+    name=NAME, kind="image", load=load_celeba, available=celeba_available, files=celeba_files, recipe=RECIPE,
     description="CelebA faces, 64x64 colour (108 px centre crop), labels: the Male attribute (162,770 train / "
                 "19,962 test); downloaded (1.4 GB), or path=img_align_celeba.zip or a folder",
 ))

@@ -96,7 +96,7 @@ def _register(base: str, what: str) -> None:
         return Availability(found.present, f"built from {base}: {found.where}")
 
     register_dataset(DatasetSpec(
-        name=f"color-{base}", kind="image", load=_from_idx(base), available=available,
+        name=f"color-{base}", kind="image", load=_from_idx(base), available=available, files=spec.files, recipe=RECIPE,
         description=f"{what}, each tinted with a random colour (object or background; seeded); built from {base}",
     ))
 

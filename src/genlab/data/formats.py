@@ -67,6 +67,9 @@ def parse_idx(data: bytes, source: str) -> np.ndarray:
     if len(data) < header:
         raise DataError(f"{source} is truncated (the header is incomplete); {_REDOWNLOAD}")
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">i4", count=ndim, offset=4))
+    if min(dims) < 0:
+        raise DataError(f"{source} has a header with a negative size ({'x'.join(map(str, dims))}): the file is "
+                        f"corrupt; {_REDOWNLOAD}")
     expected = int(np.prod(dims, dtype=np.int64))
     if len(data) - header != expected:
         raise DataError(
@@ -193,7 +196,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 GREY_MODES = {"L", "1", "LA", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
 
 
-def _is_image(p: Path) -> bool:
+def is_image_file(p: Path) -> bool:
     return p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
 
 
@@ -206,9 +209,9 @@ def list_image_folder(path: Path) -> tuple[list[Path], Optional[list[int]], Opti
     if not path.is_dir():
         raise DataError(f"{path} is not a folder")
     entries = sorted(path.iterdir())
-    loose = [p for p in entries if _is_image(p)]
+    loose = [p for p in entries if is_image_file(p)]
     class_dirs = [p for p in entries if p.is_dir() and not p.name.startswith(".")]
-    class_dirs = [d for d in class_dirs if any(_is_image(p) for p in d.iterdir())]
+    class_dirs = [d for d in class_dirs if any(is_image_file(p) for p in d.iterdir())]
     suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
     if loose and class_dirs:
         raise DataError(
@@ -222,7 +225,7 @@ def list_image_folder(path: Path) -> tuple[list[Path], Optional[list[int]], Opti
     files: list[Path] = []
     labels: list[int] = []
     for k, d in enumerate(class_dirs):
-        imgs = sorted(p for p in d.iterdir() if _is_image(p))
+        imgs = sorted(p for p in d.iterdir() if is_image_file(p))
         files += imgs
         labels += [k] * len(imgs)
     return files, labels, [d.name for d in class_dirs]
@@ -541,6 +544,14 @@ def read_npz(path: Path | str, split: str = "train") -> ArrayData:
     if split not in NPZ_KEYS:
         raise DataError(f"unknown split {split!r}; choose train or test")
     try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError as e:
+        raise DataError(f"cannot read {source}: {e.strerror or e}") from None
+    if not head.startswith((b"PK", b"\x93NUMPY")):  # a zip archive (.npz) or a .npy array
+        raise DataError(f"{source} is not a numpy .npz file (it starts with {head!r}, not as a zip archive); "
+                        f"save your arrays with numpy.savez")
+    try:
         npz = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"cannot read {source} as a numpy .npz file ({e}); save it with numpy.savez") from None
@@ -594,6 +605,7 @@ __all__ = [
     "CIFAR_DIR",
     "IMAGE_SUFFIXES",
     "detect_grey",
+    "is_image_file",
     "list_image_folder",
     "parse_cifar_batch",
     "parse_idx",

@@ -14,10 +14,11 @@ import numpy as np
 from ..config import DataConfig
 from ..errors import DataError
 from .base import ArrayData, Availability, DatasetSpec, register_dataset
-from .files import RemoteFile, available, find_or_download, search_roots
+from .files import RemoteFile, available, find_or_download, locate, search_roots
 from .formats import (
     CIFAR_DIR,
     detect_grey,
+    is_image_file,
     list_image_folder,
     read_cifar10,
     read_idx,
@@ -102,7 +103,7 @@ def read_idx_pair(name: str, images: Path, labels: Path) -> ArrayData:
 
 
 def _idx_dataset(name: str, files: dict[str, RemoteFile], classes: list[str], hints: tuple[str, ...]):
-    """(load, available) for an MNIST-style dataset."""
+    """(load, available, files on disk) for an MNIST-style dataset."""
     IDX_DATASETS[name] = (files, classes, hints)
 
     def load(cfg: DataConfig, split: str) -> ArrayData:
@@ -111,25 +112,29 @@ def _idx_dataset(name: str, files: dict[str, RemoteFile], classes: list[str], hi
     def avail(cfg: DataConfig) -> Availability:
         return available(name, list(files.values()), cfg)
 
-    return load, avail
+    def on_disk(cfg: DataConfig) -> list[Path]:
+        return [p for rf in files.values() if (p := locate(name, rf, cfg)[0]) is not None]
+
+    return load, avail, on_disk
 
 
 FASHION_HINTS = ("install Debian's package: apt-get install dataset-fashion-mnist "
                  "(it puts the files in /usr/share/datasets/fashion-mnist/)",)
 
 
-_mnist_load, _mnist_avail = _idx_dataset("mnist", idx_files(MNIST_MIRRORS, MNIST_MD5), MNIST_CLASSES, ())
+_mnist_load, _mnist_avail, _mnist_files = _idx_dataset("mnist", idx_files(MNIST_MIRRORS, MNIST_MD5),
+                                                       MNIST_CLASSES, ())
 register_dataset(DatasetSpec(
-    name="mnist", kind="image", load=_mnist_load, available=_mnist_avail,
+    name="mnist", kind="image", load=_mnist_load, available=_mnist_avail, files=_mnist_files,
     description="MNIST, 28x28 grey handwritten digits, 10 classes (60,000 train / 10,000 test); downloaded",
 ))
 
 
-_fashion_load, _fashion_avail = _idx_dataset(
+_fashion_load, _fashion_avail, _fashion_files = _idx_dataset(
     "fashion-mnist", idx_files(FASHION_MIRRORS, FASHION_MD5), FASHION_CLASSES, FASHION_HINTS
 )
 register_dataset(DatasetSpec(
-    name="fashion-mnist", kind="image", load=_fashion_load, available=_fashion_avail,
+    name="fashion-mnist", kind="image", load=_fashion_load, available=_fashion_avail, files=_fashion_files,
     description="Fashion-MNIST, 28x28 grey clothing, 10 classes (60,000 train / 10,000 test); "
                 "download or Debian package dataset-fashion-mnist",
 ))
@@ -176,8 +181,15 @@ def cifar10_available(cfg: DataConfig) -> Availability:
     return available(CIFAR_NAME, [CIFAR_FILE], cfg)
 
 
+def cifar10_files(cfg: DataConfig) -> list[Path]:
+    source = find_cifar_on_disk(cfg)
+    if source is None:
+        return []
+    return sorted(p for p in source.iterdir() if p.is_file()) if source.is_dir() else [source]
+
+
 register_dataset(DatasetSpec(
-    name=CIFAR_NAME, kind="image", load=load_cifar10, available=cifar10_available,
+    name=CIFAR_NAME, kind="image", load=load_cifar10, available=cifar10_available, files=cifar10_files,
     description="CIFAR-10, 32x32 colour photos, 10 classes (50,000 train / 10,000 test); downloaded (162 MB)",
 ))
 
@@ -225,7 +237,7 @@ def load_folder(cfg: DataConfig, split: str) -> ArrayData:
     _check_split("folder", split)
     root = user_path(cfg, "folder", FOLDER_WHAT)
     if not root.is_dir():
-        raise DataError(f"dataset 'folder': {root} is a file, not a folder; give path={FOLDER_WHAT}")
+        raise DataError(f"dataset 'folder': {root} is not a folder; give path={FOLDER_WHAT}")
     folder, has_splits = folder_for_split(root, split)
     channels = cfg.channels
     if has_splits and channels == 0:
@@ -273,8 +285,14 @@ def folder_available(cfg: DataConfig) -> Availability:
     return user_path_available(cfg, "DIR")
 
 
+def folder_files(cfg: DataConfig) -> list[Path]:
+    """Every image under the folder (any depth): train/, test/ and class sub-folders."""
+    root = user_path(cfg, "folder", FOLDER_WHAT)
+    return sorted(p for p in root.rglob("*") if is_image_file(p))
+
+
 register_dataset(DatasetSpec(
-    name="folder", kind="image", load=load_folder, available=folder_available,
+    name="folder", kind="image", load=load_folder, available=folder_available, files=folder_files,
     description="your images: path=DIR of images or class sub-folders (optional train/ test/); "
                 "image_size=N, channels=1|3",
 ))
@@ -286,7 +304,8 @@ def load_npz(cfg: DataConfig, split: str) -> ArrayData:
     _check_split("npz", split)
     path = user_path(cfg, "npz", NPZ_WHAT)
     if not path.is_file():
-        raise DataError(f"dataset 'npz': {path} is a folder, not a file; give path={NPZ_WHAT}")
+        what = "a folder" if path.is_dir() else "not a regular file (a device, FIFO or socket)"
+        raise DataError(f"dataset 'npz': {path} is {what}; give path={NPZ_WHAT}")
     return read_npz(path, split)
 
 
@@ -294,8 +313,12 @@ def npz_available(cfg: DataConfig) -> Availability:
     return user_path_available(cfg, "FILE.npz")
 
 
+def npz_files(cfg: DataConfig) -> list[Path]:
+    return [user_path(cfg, "npz", NPZ_WHAT)]
+
+
 register_dataset(DatasetSpec(
-    name="npz", kind="image", load=load_npz, available=npz_available,
+    name="npz", kind="image", load=load_npz, available=npz_available, files=npz_files,
     description="your arrays: path=FILE.npz with x (and y), or x_train/y_train/x_test/y_test; "
                 "images (uint8 or [0, 1]) or 2-D points",
 ))

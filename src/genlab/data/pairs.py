@@ -9,6 +9,7 @@ independent uniform minibatches of each domain. Labels are A's.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
@@ -51,9 +52,14 @@ def _pair(name: str, a: str, b: Optional[str], transform: Optional[Transform], d
         missing = [f.where for f in found if not f.present]
         return Availability(not missing, "; ".join(missing) or "built from " + " and ".join(dict.fromkeys((a, b))))
 
+    def files(cfg: DataConfig) -> list[Path]:
+        return [p for d in dict.fromkeys((a, b)) for p in DATASETS.get(d).files(cfg)]
+
     base = DATASETS.get(a)
+    parts_have_files = all(DATASETS.get(d).files is not None for d in (a, b))
     return register_dataset(DatasetSpec(name=name, description=description, kind=base.kind, load=load,
-                                        available=available, train_defaults=dict(base.train_defaults)))
+                                        available=available, train_defaults=dict(base.train_defaults),
+                                        files=files if parts_have_files else None))
 
 
 _pair("digits-inverted", "digits", None, invert,

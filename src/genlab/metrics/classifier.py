@@ -35,6 +35,7 @@ from torch import nn
 from .. import __version__
 from ..config import DataConfig, check
 from ..data.files import cache_dir
+from ..data.fingerprint import data_identity
 from ..errors import DataError
 
 ARCH_VERSION = 1  # bump when DomainCNN changes shape or meaning
@@ -114,7 +115,7 @@ class Classifier:
 def classifier_key(data: dict, recipe: Recipe, split: str = "train") -> tuple[str, dict]:
     """(hex key, the dict it hashes) for a classifier trained on `data` (DataConfig fields) and `split`."""
     identity = {
-        "data": {k: data.get(k, getattr(DataConfig(), k)) for k in DATA_KEYS},
+        "data": data_identity(data),  # the data's content, not its path
         "split": split,
         "recipe": dataclasses.asdict(recipe),
         "arch_version": ARCH_VERSION,

@@ -22,6 +22,7 @@ import torch
 
 from .. import __version__
 from ..data.files import cache_dir
+from ..data.fingerprint import data_identity
 from ..errors import ConfigError
 from ..rundir import atomic_path
 from .features import Extractor, build_extractor, default_features, extract
@@ -30,7 +31,6 @@ DEFAULT_N = 10_000
 SAMPLE_CHUNK = 500  # fixed (not --batch-size): the random draws must not depend on a speed setting
 # offsets added to the evaluation seed, one per random purpose
 SAMPLES_SEED, FRESH_SAMPLES_SEED, REAL_SUBSET_SEED, KID_SEED, CRITIC_SEED, PAIRS_SEED = 1, 2, 3, 4, 5, 6
-DATA_IDENTITY_KEYS = ("dataset", "path", "image_size", "channels", "binarize")
 
 
 def cpu_generator(seed: int) -> torch.Generator:
@@ -129,7 +129,7 @@ def feature_sets(ctx, features: Optional[str] = None) -> Sets:
 def real_features_key(ext: Extractor, data_cfg: dict, split: str, n: int, seed: int) -> str:
     identity = {
         "features": ext.identity,
-        "data": {k: data_cfg.get(k) for k in DATA_IDENTITY_KEYS},
+        "data": {**data_identity(data_cfg), "binarize": data_cfg.get("binarize")},  # content, not path
         "split": split,
         "n": n,
         "subset_seed": seed,
