@@ -88,3 +88,12 @@ def test_resume_and_evaluate_refuse_changed_data_unless_allowed(tmp_path, capsys
     assert code == 2 and "data changed" in err
 
     assert run(capsys, "evaluate", out, "--metrics", "reconstruction", "--allow-data-change")[0] == 0
+
+
+def test_a_split_known_on_one_side_only_is_no_change():
+    from genlab.data.fingerprint import changed
+
+    train = {"n": 10, "sha256": "a"}
+    then = {"sha256": "x", "splits": {"train": train}}  # the test files were not here at training
+    assert not changed(then, {"sha256": "y", "splits": {"train": train, "test": {"n": 5, "sha256": "b"}}})
+    assert changed(then, {"sha256": "z", "splits": {"train": {"n": 10, "sha256": "c"}}})

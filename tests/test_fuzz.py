@@ -439,6 +439,8 @@ def _file_mutation(rel: str, kind: str) -> Mutation:
                 os.mkfifo(path)
             elif kind == "folder":
                 path.mkdir()
+        elif kind == "empty object":  # a valid file of the right format holding nothing
+            torch.save({}, path) if rel.endswith(".pt") else save_file({}, str(path))
         else:
             path.write_bytes({"cut off": data[: len(data) // 2], "empty": b"", "garbage": bytes(range(256)) * 4,
                               "another JSON type": b"[1, 2, 3]\n"}[kind])
@@ -451,7 +453,8 @@ def mutations(run: Path) -> list[Mutation]:
     out = []
     for rel in FILES:
         kinds = ["cut off", "empty", "garbage", "FIFO", "folder", "file missing"]
-        out += [_file_mutation(rel, k) for k in kinds + (["another JSON type"] if rel.endswith("json") else [])]
+        kinds.append("another JSON type" if rel.endswith((".json", ".jsonl")) else "empty object")
+        out += [_file_mutation(rel, k) for k in kinds]
     docs = {f: json.loads((run / f).read_text()) for f in ("config.json", "status.json", "evaluation.json")}
     docs["metrics.jsonl"] = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
     for file, doc in docs.items():
@@ -477,8 +480,8 @@ def _made_run() -> Path:
     root = Path(tempfile.mkdtemp(prefix="genlab-fuzz-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     run = root / "vae"
-    for argv in (["train", "vae", "--dataset", "digits", "--out", run, *RUN_ARGS], ["resume", run, "--steps", 6, "lr=5e-4"],
-                 ["evaluate", run, "--metrics", "reconstruction"]):
+    for argv in (["train", "vae", "--dataset", "digits", "--out", run, *RUN_ARGS],
+                 ["resume", run, "--steps", 6, "lr=5e-4"], ["evaluate", run, "--metrics", "reconstruction"]):
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
             assert main([str(a) for a in argv]) == 0, err.getvalue()
     return run

@@ -204,10 +204,10 @@ def config_schema() -> Record:
     from .config import DataConfig, TrainConfig
     from .data.base import DataInfo
 
-    return Record(genlab_version=(str, False), created=(str, False), model=(str, True), preset=(Optional[str], False),
-                  seed=(int, False), device=(str, False), train=(TrainConfig, True), data=(DataConfig, True),
-                  model_config=(dict[str, Any], True), data_info=(DataInfo, True), data_fingerprint=(FINGERPRINT, False),
-                  history=(list[HISTORY_ENTRY], False))
+    return Record(genlab_version=(str, False), created=(str, False), model=(str, True),
+                  preset=(Optional[str], False), seed=(int, False), device=(str, False), train=(TrainConfig, True),
+                  data=(DataConfig, True), model_config=(dict[str, Any], True), data_info=(DataInfo, True),
+                  data_fingerprint=(FINGERPRINT, False), history=(list[HISTORY_ENTRY], False))
 
 
 def read_config(path: Path | str) -> dict:

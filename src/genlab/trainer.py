@@ -204,7 +204,11 @@ class Trainer:
     def save(self) -> Path:
         """A checkpoint of this step. The older ones beyond keep_checkpoints are deleted once a step after it
         has gone well (see `_non_finite`), so a good checkpoint is always left."""
-        path = save_checkpoint(self.run.checkpoints, self.step, self.model, self.state_dict())
+        try:
+            path = save_checkpoint(self.run.checkpoints, self.step, self.model, self.state_dict())
+        except NonFiniteLossError as e:  # weights holding NaN or inf are never saved
+            self.run.write_status("failed", self.step, str(e))
+            raise
         self._prune_due = True
         return path
 
@@ -323,9 +327,11 @@ class Trainer:
     # the loop
 
     def fit(self, progress: Optional[bool] = None, pictures: Optional[Callable[[], None]] = None) -> dict:
-        """Train to the configured length, then `finish` (`pictures`: more pictures to draw at the end). Every way out leaves status.json telling the
-        truth: finished, interrupted (Ctrl-C or SIGTERM: a checkpoint is saved first) or failed; only a
-        process killed outright leaves `running`, which readers report as crashed once the lock is free."""
+        """Train to the configured length, then `finish` (`pictures`: more pictures to draw at the end).
+
+        Every way out leaves status.json telling the truth: finished, interrupted (Ctrl-C or SIGTERM: a
+        checkpoint is saved first) or failed; only a process killed outright leaves `running`, which readers
+        report as crashed once the lock is free."""
         cfg, run = self.cfg, self.run
         bpe = self.stream.batches_per_epoch
         epochs_done = self.stream.drawn // bpe

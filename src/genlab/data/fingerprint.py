@@ -40,7 +40,8 @@ _memo: dict[str, dict] = {}
 def data_fingerprint(cfg: DataConfig) -> dict:
     """{"sha256": hex digest of every split, "splits": {split: {"n": examples, "sha256": digest}}}.
 
-    A split the dataset does not have (a folder without test/) is left out."""
+    A split the dataset does not have (a folder without test/), or whose files are not on this machine, is
+    left out."""
     spec = DATASETS.get(cfg.dataset)
     files = spec.files(cfg) if spec.files is not None else None
     key = _cache_key(cfg, files)
@@ -72,23 +73,29 @@ def check_data_unchanged(recorded: Optional[dict], data: dict, what: str, allow:
     if not recorded:
         return None
     now = data_fingerprint(_data_config(data))
-    if now["sha256"] != recorded.get("sha256") and not allow:
+    if changed(recorded, now) and not allow:
         raise DataError(f"{what}: the data changed since the run was trained ({describe_change(recorded, now)}); "
                         f"put the original data back, or pass --allow-data-change to go on with the data as it is")
     return now
+
+
+def changed(old: dict, new: dict) -> bool:
+    """Whether a split both fingerprints know differs (a split whose files were missing on one side, such as
+    a test split downloaded later, is no change of the data)."""
+    a, b = old.get("splits") or {}, new.get("splits") or {}
+    common = set(a) & set(b)
+    return any(a[s] != b[s] for s in common) if common else old.get("sha256") != new.get("sha256")
 
 
 def describe_change(old: dict, new: dict) -> str:
     """Which splits differ between two fingerprints, and how ('train: 1500 examples then, 1400 now')."""
     parts = []
     old_splits, new_splits = old.get("splits") or {}, new.get("splits") or {}
-    for split in sorted(set(old_splits) | set(new_splits)):
-        a, b = old_splits.get(split), new_splits.get(split)
+    for split in sorted(set(old_splits) & set(new_splits)):
+        a, b = old_splits[split], new_splits[split]
         if a == b:
             continue
-        if a is None or b is None:
-            parts.append(f"{split} split {'added' if a is None else 'gone'}")
-        elif a.get("n") != b.get("n"):
+        if a.get("n") != b.get("n"):
             parts.append(f"{split}: {a.get('n')} examples then, {b.get('n')} now")
         else:
             parts.append(f"{split}: the same number of examples ({b.get('n')}), other content")
@@ -105,25 +112,29 @@ def _data_config(data: dict) -> DataConfig:
 
 def _compute(cfg: DataConfig) -> dict:
     spec = DATASETS.get(cfg.dataset)
+    local = dataclasses.replace(cfg, download=False)  # a split whose files are not here is left out, not fetched
     splits = {}
     for split in SPLITS:
         try:
-            arrays = spec.load(cfg, split)
+            splits[split] = _digest(spec.load(local, split))
         except DataError:
-            if split == "train":
-                raise
-            continue  # the dataset has no such split
-        h = hashlib.sha256()
-        for name in ("x", "y", "x_b"):
-            a = getattr(arrays, name)
-            if a is not None:
-                a = np.ascontiguousarray(a)
-                h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
-                h.update(memoryview(a).cast("B"))
-        h.update(json.dumps([arrays.kind, arrays.classes]).encode())
-        splits[split] = {"n": int(len(arrays.x)), "sha256": h.hexdigest()}
+            continue  # the dataset has no such split, or its files are elsewhere
+    if not splits:  # nothing here: load as training would (download, or say what is missing)
+        splits["train"] = _digest(spec.load(cfg, "train"))
     total = hashlib.sha256(json.dumps(splits, sort_keys=True).encode()).hexdigest()
     return {"sha256": total, "splits": splits}
+
+
+def _digest(arrays) -> dict:
+    h = hashlib.sha256()
+    for name in ("x", "y", "x_b"):
+        a = getattr(arrays, name)
+        if a is not None:
+            a = np.ascontiguousarray(a)
+            h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+            h.update(memoryview(a).cast("B"))
+    h.update(json.dumps([arrays.kind, arrays.classes]).encode())
+    return {"n": int(len(arrays.x)), "sha256": h.hexdigest()}
 
 
 def _cache_key(cfg: DataConfig, files: Optional[list[Path]]) -> str:
