@@ -145,7 +145,7 @@ def test_the_nan_guard_drops_the_checkpoint_whose_weights_diverge(tmp_path, caps
 def test_weights_that_turn_nan_are_never_saved(tmp_path, capsys, monkeypatch):
     calls = {"n": 0}
 
-    def poison(self, player):
+    def poison(self, phase, step):
         calls["n"] += 1
         if calls["n"] == 3:
             with torch.no_grad():
@@ -251,3 +251,22 @@ def test_status_says_what_each_run_is(tmp_path, capsys):
         assert code == 0 and f"running at step 2 (process {os.getpid()})" in stdout
     finally:
         live.release()
+
+
+def test_resume_keeps_one_row_per_step_of_a_run_an_older_genlab_logged_twice(tmp_path, capsys):
+    out = tmp_path / "r"
+    train(capsys, out, 4)
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    (out / "metrics.jsonl").write_text("\n".join(lines + lines[2:]) + "\n")  # steps 3 and 4 twice
+    assert run(capsys, "resume", out, "--steps", 5)[0] == 0
+    assert steps_logged(out) == [1, 2, 3, 4, 5]
+
+
+def test_a_checkpoint_with_cuda_generator_states_resumes_on_a_cpu():
+    from genlab.runfiles import check_state
+
+    template = {"step": 1, "rng_cpu": torch.zeros(3, dtype=torch.uint8)}
+    saved = {**template, "rng_cuda": [torch.zeros(16, dtype=torch.uint8)]}
+    check_state(saved, template, "state.pt", optional=("rng_cuda",))
+    with pytest.raises(Exception, match="'other' is not part of a genlab checkpoint"):
+        check_state({**saved, "other": 1}, template, "state.pt", optional=("rng_cuda",))

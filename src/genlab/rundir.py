@@ -302,9 +302,11 @@ class RunDir:
 
     def holder(self) -> Optional[dict]:
         """What the lock file says about its holder (None when there is no lock file or it is empty)."""
+        from .runfiles import read_file
+
         try:
-            found = json.loads(self.lock_path.read_text() or "null")
-        except (OSError, ValueError):
+            found = json.loads(read_file(self.lock_path) or b"null")  # a FIFO in its place is refused, not read
+        except (RunDirError, ValueError):
             return None
         return found if isinstance(found, dict) else None
 
@@ -382,10 +384,11 @@ class RunDir:
 
     def truncate_metrics(self, step: int) -> None:
         """Keep only the rows up to `step` (the step a resume starts from; 0: none): the rows after it
-        were logged after the checkpoint, and training them again logs them again."""
-        rows = [r for r in self.read_metrics() if r["step"] <= step]
+        were logged after the checkpoint, and training them again logs them again. A step logged twice (by
+        an older genlab, which did not trim) keeps its last row."""
+        rows = {r["step"]: r for r in self.read_metrics() if r["step"] <= step}  # a step logged twice: its last row
         with atomic_path(self.metrics_path) as tmp:
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+            tmp.write_text("".join(json.dumps(rows[s]) + "\n" for s in sorted(rows)))
 
 
 # ----------------------------------------------------------------------------------------------------

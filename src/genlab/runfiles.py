@@ -303,7 +303,8 @@ def check_state(state: dict, template: dict, path: Path | str, maps: tuple[str, 
                 optional: tuple[str, ...] = (), loose: Callable[[str], bool] = lambda field: False) -> None:
     """`state` has the structure of `template` (a fresh trainer's state): the same keys, types, tensor
     dtypes and shapes. Fields named in `maps` are free-form name -> value maps (checked by the caller);
-    those in `optional` may be missing; objects for which `loose(field)` holds may lack keys or have more
+    those in `optional` may be missing, or there when the template lacks them (CUDA generator states in a
+    checkpoint resumed on a CPU); objects for which `loose(field)` holds may lack keys or have more
     (an optimizer's settings, whose keys change between PyTorch versions), but the keys they share with the
     template have its types."""
     _check_like(state, template, path, "", maps, optional, loose)
@@ -325,7 +326,8 @@ def _check_like(value, template, path, field, maps, optional, loose) -> None:
                     continue
                 raise bad(path, sub, "is missing")
             _check_like(value[k], t, path, sub, maps, optional, loose)
-        extra = sorted(map(str, set(value) - set(template)))
+        extra = sorted(str(k) for k in set(value) - set(template)
+                       if (f"{field}.{k}" if field else str(k)) not in optional)
         if extra and not free:
             raise bad(path, f"{field}.{extra[0]}" if field else extra[0], "is not part of a genlab checkpoint")
     elif isinstance(template, (list, tuple)):
