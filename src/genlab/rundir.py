@@ -8,6 +8,7 @@
     DIR/evaluation.json  metrics computed by `genlab evaluate`
     DIR/samples/         fixed-noise sample grids and other pictures (PNG), curves.png
     DIR/checkpoints/step-XXXXXXXX/{model.safetensors,state.pt}
+    DIR/report.html, DIR/tensorboard/   written by `genlab report`
 
 Every file is written atomically (a temporary file in the same folder, then a rename), with the
 permissions the user's umask gives, and a checkpoint folder appears under its final name only once both
@@ -42,6 +43,7 @@ METRICS = "metrics.jsonl"
 STATUS = "status.json"
 EVALUATION = "evaluation.json"
 SAMPLES, CHECKPOINTS = "samples", "checkpoints"
+REPORT, TENSORBOARD = "report.html", "tensorboard"  # written by `genlab report`
 STATES = ("running", "finished", "interrupted", "failed")  # what status.json may say
 
 
@@ -407,8 +409,11 @@ def _unexpected(p: Path) -> list[str]:
     odd = []
     for e in _entries(p):
         name = e.name
-        if name in (MARKER, LOCK, CONFIG, METRICS, STATUS, EVALUATION) or is_leftover(name):
+        if name in (MARKER, LOCK, CONFIG, METRICS, STATUS, EVALUATION, REPORT) or is_leftover(name):
             if not e.is_file() or e.is_symlink():
+                odd.append(name)
+        elif name == TENSORBOARD or name.startswith(f".{TENSORBOARD}-"):  # `genlab report --tensorboard`'s
+            if not e.is_dir() or e.is_symlink():
                 odd.append(name)
         elif name == SAMPLES and e.is_dir() and not e.is_symlink():
             odd += [f"{name}/{s.name}" for s in _entries(e)

@@ -91,7 +91,7 @@ def read_run(path: str | Path, name: Optional[str] = None) -> RunView:
     evaluation = read_json(run.path / EVALUATION) if (run.path / EVALUATION).is_file() else {}
     if not isinstance(evaluation, dict):
         raise RunDirError(f"{run.path / EVALUATION} does not hold a JSON object; the run directory is damaged")
-    status = run.read_status()
+    status = run.status()  # 'crashed' when the process training it is gone
     training = [r for r in rows if _is_training_row(r)]
     return RunView(
         path=run.path, name=name, config=config, status=status if isinstance(status, dict) else {},
