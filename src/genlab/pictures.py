@@ -147,9 +147,11 @@ def _latent_scatter(z: np.ndarray, y: Optional[np.ndarray], path: Path, title: s
         title = title + " (t-SNE)"
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5), dpi=100)
-    sc = ax.scatter(z[:, 0], z[:, 1], s=4, c=y if y is not None else "tab:blue", cmap="tab10", rasterized=True)
     if y is not None:
+        sc = ax.scatter(z[:, 0], z[:, 1], s=4, c=y, cmap="tab10", rasterized=True)
         fig.colorbar(sc, ax=ax, label="class")
+    else:  # data without labels: one colour (a colour map would warn that it has nothing to map)
+        ax.scatter(z[:, 0], z[:, 1], s=4, c="tab:blue", rasterized=True)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
