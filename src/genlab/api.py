@@ -13,7 +13,7 @@ import torch
 from . import __version__
 from . import data as _data  # noqa: F401  (registers datasets)
 from . import models as _models  # noqa: F401  (registers models)
-from .checkpoint import latest_checkpoint, load_weights
+from .checkpoint import find_checkpoint, load_weights
 from .config import DataConfig, TrainConfig, apply_overrides, from_dict, to_dict
 from .data.base import DataInfo, TensorData, load_data
 from .data.fingerprint import check_data_unchanged, data_fingerprint
@@ -226,12 +226,11 @@ def is_complete(run: RunDir) -> bool:
     return run.read_status().get("state") == "finished" and all(p.is_file() for p in pictures)
 
 
-def load_trained(path: str | Path, device: str = "cpu") -> tuple[RunDir, dict, GenerativeModel]:
-    """The model of a run directory with the weights of its latest checkpoint, in eval mode."""
+def load_trained(path: str | Path, device: str = "cpu", checkpoint: str = "latest"
+                 ) -> tuple[RunDir, dict, GenerativeModel]:
+    """The model of a run directory with the weights of a checkpoint (latest, best or step-N), in eval mode."""
     run, cfg, info = read_run(path)
-    ckpt = latest_checkpoint(run.checkpoints)
-    if ckpt is None:
-        raise RunDirError(f"{run.path} has no checkpoint yet; train or resume it first")
+    ckpt = find_checkpoint(run.checkpoints, checkpoint)
     model = cfg["model"]
     mcfg = from_dict(MODELS.get(model).Config, cfg["model_config"], "model_config")
     net = build_model(model, mcfg, info, resolve_device(device))
@@ -253,15 +252,16 @@ def free_memory() -> Optional[int]:
 
 @torch.no_grad()
 def sample(path: str | Path, n: int, seed: int = 0, device: str = "cpu", chunk: int = 1000,
-           label: Optional[int] = None) -> np.ndarray:
+           label: Optional[int] = None, checkpoint: str = "latest") -> np.ndarray:
     """n samples in data space: images float32 (N, C, H, W) in [0, 1], points (N, D).
 
-    `label`: for conditional models, draw every sample from this class. The size is checked against the free
-    memory before anything is drawn; samples holding NaN or inf (a diverged model) are an error."""
+    `label`: for conditional models, draw every sample from this class. `checkpoint`: latest, best or step-N.
+    The size is checked against the free memory before anything is drawn; samples holding NaN or inf (a
+    diverged model) are an error."""
     if n < 1:
         raise ConfigError("--n must be at least 1")
     check_seed(seed, "--seed")
-    _, cfg, net = load_trained(path, device)
+    _, cfg, net = load_trained(path, device, checkpoint)
     need = n * int(np.prod(net.info.shape)) * 4 * 2  # the array, and the chunks it is assembled from
     free = free_memory()
     if free is not None and need > free // 2:

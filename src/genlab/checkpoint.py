@@ -21,13 +21,15 @@ from typing import Optional
 import torch
 from safetensors.torch import save as safetensors_bytes
 
-from .errors import NonFiniteLossError
+from .errors import ConfigError, NonFiniteLossError, RunDirError
 from .rundir import make_temp_dir, named_os_error, write_bytes
 from . import runfiles
 from .runfiles import first_non_finite
 
 WEIGHTS = "model.safetensors"
 STATE = "state.pt"
+BEST = "best"  # checkpoints/best: the best evaluation's checkpoint (genlab.live_eval)
+BEST_INFO = "best.json"  # in checkpoints/best: its step, metric and value
 _STEP_DIR = re.compile(r"^step-(\d{8,})$")
 
 
@@ -84,6 +86,30 @@ def list_checkpoints(folder: Path) -> list[Path]:
 def latest_checkpoint(folder: Path) -> Optional[Path]:
     found = list_checkpoints(folder)
     return found[-1] if found else None
+
+
+def find_checkpoint(folder: Path, which: str = "latest") -> Path:
+    """The checkpoint folder `which` names: latest, best, or step-N."""
+    folder = Path(folder)
+    run = folder.parent
+    if which == "latest":
+        found = latest_checkpoint(folder)
+        if found is None:
+            raise RunDirError(f"{run} has no checkpoint yet; train or resume it first")
+        return found
+    if which == BEST:
+        if not (folder / BEST / WEIGHTS).is_file():
+            raise RunDirError(f"{run} has no best checkpoint; train it with best=METRIC and eval_every=N to keep one")
+        return folder / BEST
+    m = re.fullmatch(r"step-(\d+)", which)
+    if m is None:
+        raise ConfigError(f"invalid value {which!r} for --checkpoint: write latest, best or step-N")
+    path = folder / f"step-{int(m.group(1)):08d}"
+    if path not in list_checkpoints(folder):
+        have = ", ".join(p.name for p in list_checkpoints(folder)) or "none"
+        raise RunDirError(f"{run} has no checkpoint {which}; its checkpoints: {have}"
+                          + (", best" if (folder / BEST / WEIGHTS).is_file() else ""))
+    return path
 
 
 def load_weights(ckpt: Path, model: torch.nn.Module) -> None:

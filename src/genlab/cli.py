@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--class", dest="label", type=int, help="conditional models: samples of this class only")
     s.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+    s.add_argument("--checkpoint", default="latest",
+                   help="the checkpoint to use: latest (default), best (kept by best=METRIC) or step-N")
 
     e = sub.add_parser("evaluate", help="compute metrics of a trained run; print JSON and store it in the run")
     e.add_argument("dir")
@@ -81,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="diversity: over all pairs (default), or per class and averaged (as the alpha-GAN talk)")
     e.add_argument("--allow-data-change", action="store_true",
                    help="evaluate even though the run's data changed since it was trained")
+    e.add_argument("--checkpoint", default="latest",
+                   help="the checkpoint to use: latest (default), best (kept by best=METRIC) or step-N")
 
     ev = sub.add_parser("evaluator", help="the domain classifiers that give image features offline")
     evsub = ev.add_subparsers(dest="action", metavar="ACTION")
@@ -114,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     pc = sub.add_parser("pictures", help="(re)draw a run's pictures: reconstructions, latent space, interpolations")
     pc.add_argument("dir")
     pc.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+    pc.add_argument("--checkpoint", default="latest",
+                   help="the checkpoint to use: latest (default), best (kept by best=METRIC) or step-N")
 
     from .reproduce import REPRODUCTIONS, load_all
 
@@ -228,7 +234,8 @@ def cmd_sample(args, extra) -> int:
     for flag, target in (("--out", args.out), ("--grid", args.grid)):
         if target and Path(target).exists() and not Path(target).is_file():
             raise ConfigError(f"{flag} {target} exists and is not a file (a folder?); name a file to write")
-    x = sample(args.dir, args.n, seed=args.seed, device=args.device, label=args.label)
+    x = sample(args.dir, args.n, seed=args.seed, device=args.device, label=args.label,
+               checkpoint=args.checkpoint)
     if args.out:
         from .rundir import atomic_path
 
@@ -264,7 +271,7 @@ def cmd_evaluate(args, extra) -> int:
                "features": args.features, "seed": args.seed, "device": str(resolve_device(args.device)),
                "kid_subsets": args.kid_subsets, "kid_subset_size": args.kid_subset_size,
                "critic_steps": args.critic_steps, "diversity": args.diversity,
-               "allow_data_change": args.allow_data_change}
+               "allow_data_change": args.allow_data_change, "checkpoint": args.checkpoint}
     evaluate(args.dir, names, options, show=lambda results: print(json.dumps(results, indent=2), flush=True))
     _refresh_page(args.dir)
     return 0
@@ -349,7 +356,7 @@ def cmd_pictures(args, extra) -> int:
     from .api import resolve_device
     from .pictures import make_pictures
 
-    written = make_pictures(args.dir, str(resolve_device(args.device)))
+    written = make_pictures(args.dir, str(resolve_device(args.device)), args.checkpoint)
     for p in written:
         print(p)
     if not written:
@@ -417,10 +424,15 @@ def cmd_demo(args, extra) -> int:
 
 
 def _report(run) -> None:
+    from .live_eval import summary_line
+
     print(f"run directory: {run.path}")
     print(f"  samples:     {run.samples / 'final.png'}")
     print(f"  loss curves: {run.samples / 'curves.png'}")
     print(f"  page:        {run.path / 'report.html'} (everything above in a browser)")
+    line = summary_line(run)
+    if line:
+        print(f"  {line}")
 
 
 COMMANDS = {

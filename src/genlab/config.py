@@ -12,7 +12,7 @@ import difflib
 import types
 import typing
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, Optional, Union
 
 from .errors import ConfigError
 
@@ -37,6 +37,23 @@ class TrainConfig:
     # phase's gradients against underflow); compile: torch.compile every network (CPU needs a C++ compiler)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     compile: bool = False
+    # evaluation during training (genlab.live_eval): `genlab evaluate`'s metrics on a checkpoint saved every
+    # eval_every steps ('epoch': at each epoch's end) and at the end, as eval rows of metrics.jsonl; `best`
+    # (a metric or one of its numbers, e.g. fid, nll, recall, max:prdc.density) keeps checkpoints/best
+    eval_every: Union[int, Literal["epoch"]] = 0  # 0: once, at the end (when eval_metrics or best is set)
+    eval_metrics: str = ""  # comma-separated metric names (see `genlab metrics`)
+    best: str = ""
+    eval_split: Literal["train", "test"] = "test"
+    eval_seed: int = 0
+    # the metric-specific settings of `genlab evaluate` (None: each metric's default)
+    eval_k: Optional[int] = None
+    eval_n_data: Optional[int] = None
+    eval_n_samples: Optional[int] = None
+    eval_features: Optional[str] = None
+    eval_kid_subsets: Optional[int] = None
+    eval_kid_subset_size: Optional[int] = None
+    eval_critic_steps: Optional[int] = None
+    eval_diversity: Optional[Literal["all", "within-class"]] = None
 
     def __post_init__(self):
         check(self.epochs >= 0, "epochs", "must be >= 0")
@@ -48,6 +65,17 @@ class TrainConfig:
         check(self.sample_every >= 0, "sample_every", "must be >= 0")
         check(self.grid_size >= 1, "grid_size", "must be >= 1")
         check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1")
+        check(self.eval_every == "epoch" or (isinstance(self.eval_every, int) and self.eval_every >= 0),
+              "eval_every", "must be a number of steps >= 0 or 'epoch'")
+        evaluates = bool(self.eval_metrics.strip() or self.best.strip())
+        check(evaluates or self.eval_every in (0, "0"), "eval_every",
+              "set eval_metrics (or best) to say what to evaluate")
+        check(not self.best.strip() or self.eval_every not in (0, "0"), "best",
+              "keeps the best of the evaluations during training: set eval_every too (steps or epoch)")
+        unread = [f.name for f in fields(self) if f.name.startswith("eval_") and f.name not in
+                  ("eval_every", "eval_metrics", "eval_split", "eval_seed") and getattr(self, f.name) is not None]
+        check(evaluates or not unread, unread[0] if unread else "eval_metrics",
+              "nothing is evaluated during training: set eval_metrics")
 
 
 @dataclass
@@ -124,6 +152,8 @@ def parse_value(tp, text: str, name: str):
                 return parse_value(arg, text, name)
             except ConfigError as e:
                 errors.append(str(e))
+        if len(errors) > 1:  # say every type it may take: "expected an integer, or choose one of: epoch"
+            raise ConfigError(errors[0] + "".join(", or" + e.split(";", 1)[1] for e in errors[1:]))
         raise ConfigError(errors[0] if errors else f"invalid value {text!r} for '{name}'")
     if origin is tuple:
         (elem, *_rest) = typing.get_args(tp)

@@ -71,7 +71,7 @@ class EvalContext:
         if "model" not in self._cache:
             from .api import load_trained
 
-            run, cfg, model = load_trained(self.path, self.device)
+            run, cfg, model = load_trained(self.path, self.device, self.opt("checkpoint", "latest"))
             self._cache.update(run=run, cfg=cfg, model=model)
         return self._cache
 
@@ -127,7 +127,7 @@ def evaluate(path: str | Path, names: list[str], options: Optional[dict] = None,
     for name, metric in chosen:
         out = metric.fn(ctx)
         out.setdefault("settings", {})
-        out["settings"].update(genlab_version=__version__, seed=ctx.seed,
+        out["settings"].update(genlab_version=__version__, seed=ctx.seed, checkpoint=ctx.opt("checkpoint", "latest"),
                                evaluated=_dt.datetime.now().isoformat(timespec="seconds"))
         results[name] = out
     if show is not None:

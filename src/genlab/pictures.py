@@ -33,15 +33,17 @@ from .plots import _pyplot, _save, save_image_grid
 N_SCATTER = 1000  # test images in the latent scatter (t-SNE cost grows with it)
 
 
-def make_pictures(path: str | Path, device: str = "cpu") -> list[Path]:
-    """Write the pictures that apply to the run at `path`; returns the files written."""
+def make_pictures(path: str | Path, device: str = "cpu", checkpoint: str = "latest") -> list[Path]:
+    """Write the pictures that apply to the run at `path`; returns the files written. Another `checkpoint`
+    than the latest (best, step-N) names its pictures NAME-CHECKPOINT.png."""
     from .api import load_trained
 
-    run, cfg, model = load_trained(path, device)
+    run, cfg, model = load_trained(path, device, checkpoint)
+    sfx = "" if checkpoint == "latest" else f"-{checkpoint}"
     encodes = hasattr(model, "posterior_mean") and hasattr(model, "reconstruct")
     translates = hasattr(model, "translation_rows") and model.info.kind == "image"
     if hasattr(model, "traversals") and model.info.kind == "image":
-        return [_traversals(model, run.samples / "traversals.png")]
+        return [_traversals(model, run.samples / f"traversals{sfx}.png")]
     if not (encodes or translates):
         return []
     data, split = _eval_data(cfg, model, device)
@@ -51,7 +53,7 @@ def make_pictures(path: str | Path, device: str = "cpu") -> list[Path]:
     idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:N_SCATTER].to(data.x.device)
     batch = data.batch(idx, gen)
     if translates:
-        written.append(_translations(model, batch.x[:8], batch.x_b[:8], out / "translations.png"))
+        written.append(_translations(model, batch.x[:8], batch.x_b[:8], out / f"translations{sfx}.png"))
     if not encodes:
         return written
     x, y = batch.x, batch.y
@@ -59,14 +61,14 @@ def make_pictures(path: str | Path, device: str = "cpu") -> list[Path]:
     info = model.info
     if info.kind == "image":
         written.append(_reconstructions(model, x[:32], None if cond_y is None else cond_y[:32],
-                                        out / "reconstructions.png"))
+                                        out / f"reconstructions{sfx}.png"))
         written.append(_interpolations(model, x[:16], None if cond_y is None else cond_y[:16],
-                                       out / "interpolations.png"))
+                                       out / f"interpolations{sfx}.png"))
     z = model.posterior_mean(x, cond_y)["z1"].cpu().numpy()
-    written.append(_latent_scatter(z, None if y is None else y.cpu().numpy(), out / "latent.png",
+    written.append(_latent_scatter(z, None if y is None else y.cpu().numpy(), out / f"latent{sfx}.png",
                                    f"{run.path.name}: posterior means of {len(z)} {split} examples"))
     if info.kind == "image" and z.shape[1] == 2 and getattr(model.cfg, "layers", 1) == 1 and not model.conditional:
-        written.append(_manifold(model, out / "manifold.png"))
+        written.append(_manifold(model, out / f"manifold{sfx}.png"))
     return written
 
 

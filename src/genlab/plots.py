@@ -74,10 +74,19 @@ def _as_2d(x: np.ndarray) -> np.ndarray:
 
 
 def plot_curves(rows: list[dict], path: str | Path, title: str = "") -> Optional[Path]:
-    """One panel per logged term against the step."""
-    keys: list[str] = []
+    """One panel per logged term against the step, then one per number of the evaluations during training
+    (eval rows, ``{"step", "metric", NUMBER: value, "settings"}``), titled "NUMBER (eval)"."""
+    series: dict[str, list[tuple[int, float, float]]] = {}  # name -> (step, value, standard error or 0)
     for r in rows:
-        keys += [k for k in r if k not in ("step", "epoch", "time") and k not in keys]
+        evaluated = "metric" in r
+        for k, v in r.items():
+            if k in ("step", "epoch", "time", "metric", "settings") or not isinstance(v, (int, float)):
+                continue
+            if evaluated and k.endswith(("_se", "_std")):  # drawn as the error bars of their number
+                continue
+            se = r.get(f"{k}_se", r.get(f"{k.rsplit('_', 1)[0]}_se", 0.0)) if evaluated else 0.0
+            series.setdefault(f"{k} (eval)" if evaluated else k, []).append((r["step"], v, se))
+    keys = sorted(series, key=lambda k: k.endswith(" (eval)"))  # training terms first, in logged order
     if not rows or not keys:
         return None
     plt = _pyplot()
@@ -85,9 +94,10 @@ def plot_curves(rows: list[dict], path: str | Path, title: str = "") -> Optional
     nrows = int(math.ceil(len(keys) / ncol))
     fig, axes = plt.subplots(nrows, ncol, figsize=(4 * ncol, 2.8 * nrows), dpi=100, squeeze=False)
     for ax, k in zip(axes.flat, keys):
-        pts = [(r["step"], r[k]) for r in rows if k in r and r[k] is not None]
-        if pts:
-            s, v = zip(*pts)
+        s, v, se = zip(*series[k])
+        if k.endswith(" (eval)"):
+            ax.errorbar(s, v, yerr=se if any(se) else None, lw=1.2, marker="o", ms=3, capsize=2)
+        else:
             ax.plot(s, v, lw=1.2)
         ax.set_title(k, fontsize=10)
         ax.set_xlabel("step", fontsize=8)

@@ -156,6 +156,7 @@ class RunDir:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._lock_fd: Optional[int] = None
+        self.extra_status: dict[str, Any] = {}  # written into status.json beside the state (best, evaluation)
 
     # paths
     @property
@@ -341,7 +342,7 @@ class RunDir:
 
     def write_status(self, state: str, step: int, message: str = "") -> None:
         assert state in STATES, state
-        write_json(self.status_path, {"state": state, "step": step, "message": message})
+        write_json(self.status_path, {"state": state, "step": step, "message": message, **self.extra_status})
 
     def read_status(self) -> dict:
         """status.json as written ({} when there is none); see `status` for what is true now."""
@@ -387,10 +388,11 @@ class RunDir:
     def truncate_metrics(self, step: int) -> None:
         """Keep only the rows up to `step` (the step a resume starts from; 0: none): the rows after it
         were logged after the checkpoint, and training them again logs them again. A step logged twice (by
-        an older genlab, which did not trim) keeps its last row."""
-        rows = {r["step"]: r for r in self.read_metrics() if r["step"] <= step}  # a step logged twice: its last row
+        an older genlab, which did not trim) keeps its last row; eval rows (genlab.live_eval) are kept per
+        step and metric, in the order they were logged."""
+        rows = {(r["step"], r.get("metric")): r for r in self.read_metrics() if r["step"] <= step}
         with atomic_path(self.metrics_path) as tmp:
-            tmp.write_text("".join(json.dumps(rows[s]) + "\n" for s in sorted(rows)))
+            tmp.write_text("".join(json.dumps(rows[k]) + "\n" for k in sorted(rows, key=lambda k: k[0])))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -419,14 +421,15 @@ def _unexpected(p: Path) -> list[str]:
             odd += [f"{name}/{s.name}" for s in _entries(e)
                     if not ((s.suffix == ".png" or is_leftover(s.name)) and s.is_file() and not s.is_symlink())]
         elif name == CHECKPOINTS and e.is_dir() and not e.is_symlink():
-            from .checkpoint import STATE, WEIGHTS, step_of
+            from .checkpoint import BEST, BEST_INFO, STATE, WEIGHTS, step_of
 
             for c in _entries(e):
-                if not ((step_of(c) is not None or is_leftover(c.name)) and c.is_dir() and not c.is_symlink()):
+                if not ((step_of(c) is not None or c.name == BEST or is_leftover(c.name)) and c.is_dir()
+                        and not c.is_symlink()):
                     odd.append(f"{name}/{c.name}")
                     continue
                 odd += [f"{name}/{c.name}/{f.name}" for f in _entries(c)
-                        if f.name not in (WEIGHTS, STATE) and not is_leftover(f.name)]
+                        if f.name not in (WEIGHTS, STATE, BEST_INFO) and not is_leftover(f.name)]
         else:
             odd.append(name + ("/" if e.is_dir() else ""))
     return odd

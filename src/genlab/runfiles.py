@@ -243,7 +243,9 @@ def read_evaluation(path: Path | str) -> dict:
     return found
 
 
-METRICS_ROW = Record(step=(int, True), epoch=(float, False), time=(float, False))
+# an eval row (evaluation during training, genlab.live_eval) also names its metric and holds its settings
+METRICS_ROW = Record(step=(int, True), epoch=(float, False), time=(float, False), metric=(str, False),
+                     settings=(dict[str, Any], False))
 
 
 def read_metrics(path: Path | str) -> list[dict]:
@@ -264,7 +266,8 @@ def read_metrics(path: Path | str) -> list[dict]:
         if row["step"] < 1:
             raise bad(where, "step", f"should be at least 1, not {row['step']}")
         for k, v in row.items():
-            if k != "step" and not (v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))):
+            number = v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+            if k not in ("step", "metric", "settings") and not number:
                 raise bad(where, k, f"should be a number or null, not {_kind(v)}")
         rows.append(row)
     return rows

@@ -25,6 +25,7 @@ from .checkpoint import (STATE, latest_checkpoint, load_state, load_weights, pru
 from .config import TrainConfig
 from .data.base import Batch, BatchStream, TensorData
 from .errors import GenlabError, NonFiniteLossError
+from .live_eval import LiveEvaluation
 from .models.base import GenerativeModel, OptimSpec, Phase, Step, frozen
 from .plots import plot_curves, samples_over_epochs, save_image_grid, save_points
 from .report.live import refresh_run_report
@@ -132,6 +133,7 @@ class Trainer:
         self.acc: dict[str, float] = {}  # sums of logged terms since the last metrics line
         self.count: dict[str, int] = {}
         self._stop = False
+        self.live = LiveEvaluation.for_config(cfg, model)  # evaluation during training (eval_every, best)
 
     # ------------------------------------------------------------------------------------------------
     # state
@@ -366,6 +368,8 @@ class Trainer:
                         refresh_run_report(run.path)
                     if cfg.ckpt_every and self.step % cfg.ckpt_every == 0:
                         self.save()
+                    if self.live:
+                        self.live.after_step(self)
                     if self._stop:
                         self.save()
                         run.write_status("interrupted", self.step, f"stopped by {self._stop}; resume with "
