@@ -1,4 +1,4 @@
-"""The `genlab` command: demo, train, resume, sample, evaluate, evaluator, compare, report, reproduce, explain,
+"""The `genlab` command: demo, train, resume, sample, evaluate, evaluator, compare, report, sweep, reproduce, explain,
 models, datasets."""
 
 from __future__ import annotations
@@ -121,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     pc.add_argument("--checkpoint", default="latest",
                    help="the checkpoint to use: latest (default), best (kept by best=METRIC) or step-N")
 
+    sw = sub.add_parser("sweep", help="train MODEL over a grid, random draws or an Optuna study of settings and "
+                                      "seeds; a table of mean +- SE per setting and an effects figure",
+                        epilog="Any config field can be fixed for every trial as KEY=VALUE, as in `genlab train`. "
+                               "A sweep stopped and started again re-uses finished trials and resumes the others.")
+    from .sweep.command import add_arguments as sweep_arguments
+
+    sweep_arguments(sw)
+
     from .reproduce import REPRODUCTIONS, load_all
 
     load_all()
@@ -151,7 +159,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args, extra = parser.parse_known_args(argv)
     args.command_line = shlex.join(["genlab", *(sys.argv[1:] if argv is None else argv)])  # shown on report pages
     try:
-        if extra and args.command not in ("train", "resume"):
+        if extra and args.command not in ("train", "resume", "sweep"):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         return COMMANDS[args.command](args, extra) or 0
     except GenlabError as e:
@@ -374,6 +382,12 @@ def _refresh_page(path: str) -> None:
         print(f"updated {write_run_report(path)}", file=sys.stderr)
 
 
+def cmd_sweep(args, extra) -> int:
+    from .sweep.command import run
+
+    return run(args, extra)
+
+
 def cmd_reproduce(args, extra) -> int:
     from .reproduce import REPRODUCTIONS
 
@@ -447,6 +461,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "report": cmd_report,
     "reproduce": cmd_reproduce,
+    "sweep": cmd_sweep,
     "explain": cmd_explain,
     "pictures": cmd_pictures,
     "models": cmd_models,

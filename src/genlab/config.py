@@ -183,29 +183,35 @@ def apply_overrides(sections: dict[str, Any], overrides: dict[str, str]) -> dict
     lists the valid keys. Each rebuilt config runs its own validation.
     """
     changes: dict[str, dict[str, Any]] = {s: {} for s in sections}
-    valid = sorted(f"{s}.{f.name}" for s, c in sections.items() for f in fields(c))
-    bare = {}
-    for s, c in sections.items():
-        for f in fields(c):
-            bare.setdefault(f.name, []).append(s)
     for raw_key, text in overrides.items():
-        key = raw_key.replace("-", "_")
-        if "." in key:
-            s, name = key.split(".", 1)
-            if s not in sections or name not in {f.name for f in fields(sections[s])}:
-                raise ConfigError(_unknown(raw_key, valid))
-        else:
-            owners = bare.get(key)
-            if not owners:
-                raise ConfigError(_unknown(raw_key, valid))
-            if len(owners) > 1:
-                raise ConfigError(
-                    f"config key '{raw_key}' is ambiguous; write one of: {', '.join(f'{o}.{key}' for o in owners)}"
-                )
-            s, name = owners[0], key
+        s, name = resolve_key(sections, raw_key)
         tp = typing.get_type_hints(type(sections[s]))[name]
         changes[s][name] = parse_value(tp, text, raw_key)
     return {s: (dataclasses.replace(c, **changes[s]) if changes[s] else c) for s, c in sections.items()}
+
+
+def resolve_key(sections: dict[str, Any], raw_key: str) -> tuple[str, str]:
+    """(section, field name) of a ``key`` or ``section.key`` override; unknown or ambiguous keys raise a
+    ConfigError that lists the valid keys."""
+    valid = sorted(f"{s}.{f.name}" for s, c in sections.items() for f in fields(c))
+    key = raw_key.replace("-", "_")
+    if "." in key:
+        s, name = key.split(".", 1)
+        if s not in sections or name not in {f.name for f in fields(sections[s])}:
+            raise ConfigError(_unknown(raw_key, valid))
+        return s, name
+    owners = [s for s, c in sections.items() if key in {f.name for f in fields(c)}]
+    if not owners:
+        raise ConfigError(_unknown(raw_key, valid))
+    if len(owners) > 1:
+        raise ConfigError(f"config key '{raw_key}' is ambiguous; write one of: {', '.join(f'{o}.{key}' for o in owners)}")
+    return owners[0], key
+
+
+def field_type(sections: dict[str, Any], raw_key: str):
+    """The type hint of the config field a ``key`` or ``section.key`` names."""
+    s, name = resolve_key(sections, raw_key)
+    return typing.get_type_hints(type(sections[s]))[name]
 
 
 def _unknown(key: str, valid: list[str]) -> str:
@@ -241,6 +247,8 @@ __all__ = [
     "TrainConfig",
     "DataConfig",
     "apply_overrides",
+    "resolve_key",
+    "field_type",
     "parse_override_args",
     "parse_value",
     "to_dict",

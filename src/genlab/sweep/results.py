@@ -1,0 +1,205 @@
+"""A sweep's results: one row per setting with the mean +- standard error over seeds of every evaluated number
+(``DIR/sweep.md`` and ``DIR/sweep.csv``), the best setting, and ``DIR/effects.png``: the objective against
+each swept parameter, one point per seed and a line through the means.
+
+The standard error of a setting's mean is the sample standard deviation over its seeds divided by
+sqrt(seeds); with one seed there is none (shown as a bare number).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..objective import Objective
+from .space import Param, numeric_type, typed_value
+
+DROPPED_SUFFIXES = ("_se", "_std", "_real")  # a run's own error bars and floors: not averaged over seeds
+
+
+@dataclass
+class Row:
+    """One setting of a sweep and what its seeds gave."""
+
+    setting: dict  # swept key -> value text
+    values: dict[str, list[float]] = field(default_factory=dict)  # column -> one value per seed that gave it
+    seeds: list[int] = field(default_factory=list)  # seeds with results
+    diverged: list[int] = field(default_factory=list)
+    note: str = ""  # e.g. pruned at step S
+
+    def mean_se(self, column: str) -> tuple[Optional[float], Optional[float]]:
+        return mean_se(self.values.get(column, []))
+
+
+def mean_se(values: list[float]) -> tuple[Optional[float], Optional[float]]:
+    """The mean and its standard error over seeds (None without values; no SE for one value)."""
+    if not values:
+        return None, None
+    v = np.asarray(values, dtype=np.float64)
+    se = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else None
+    return float(v.mean()), se
+
+
+def column_name(metric: str, key: str, keys_seen: dict[str, set]) -> str:
+    return key if len(keys_seen.get(key, set())) <= 1 else f"{metric}.{key}"
+
+
+def collect(entries: list[tuple[dict, int, Optional[dict]]], order: list[dict]) -> list[Row]:
+    """Rows from (setting, seed, results or None when diverged), in the order of `order`'s settings."""
+    keys_seen: dict[str, set] = {}
+    for _, _, results in entries:
+        for metric, nums in (results or {}).items():
+            for key in nums:
+                keys_seen.setdefault(key, set()).add(metric)
+    rows = {tuple(s.items()): Row(dict(s)) for s in order}
+    for setting, seed, results in entries:
+        row = rows.setdefault(tuple(setting.items()), Row(dict(setting)))
+        if results is None:
+            row.diverged.append(seed)
+            continue
+        row.seeds.append(seed)
+        for metric, nums in results.items():
+            for key, v in nums.items():
+                if not key.endswith(DROPPED_SUFFIXES):
+                    row.values.setdefault(column_name(metric, key, keys_seen), []).append(v)
+    return list(rows.values())
+
+
+def objective_column(objective: Objective, rows: list[Row]) -> str:
+    names = {c for r in rows for c in r.values}
+    return objective.key if objective.key in names else f"{objective.metric}.{objective.key}"
+
+
+def best_row(rows: list[Row], objective: Objective) -> Optional[Row]:
+    col = objective_column(objective, rows)
+    best, best_value = None, None
+    for r in rows:
+        m, _ = r.mean_se(col)
+        if m is not None and objective.better(m, best_value):
+            best, best_value = r, m
+    return best
+
+
+def fmt(mean: Optional[float], se: Optional[float]) -> str:
+    if mean is None:
+        return "-"
+    return f"{mean:.4g}" if se is None else f"{mean:.4g} +- {se:.2g}"
+
+
+def table(rows: list[Row], params: list[str], objective: Objective, title: str, intro: str,
+          notes: list[str]) -> tuple[str, list[dict]]:
+    """The markdown document and the CSV records of a sweep's rows."""
+    obj = objective_column(objective, rows)
+    columns = [obj] + sorted({c for r in rows for c in r.values} - {obj})
+    best = best_row(rows, objective)
+    header = params + ["seeds"] + columns
+    lines = [f"# {title}", "", intro, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    records = []
+    for r in rows:
+        seeds = str(len(r.seeds)) + (f" ({len(r.diverged)} diverged)" if r.diverged else "") + \
+            (f" ({r.note})" if r.note else "")
+        cells = [r.setting.get(p, "") for p in params] + [seeds] + [fmt(*r.mean_se(c)) for c in columns]
+        if r is best:
+            cells[0] = f"**{cells[0]}**"
+        lines.append("| " + " | ".join(cells) + " |")
+        rec = {**{p: r.setting.get(p, "") for p in params}, "seeds": len(r.seeds), "diverged": len(r.diverged)}
+        for c in columns:
+            m, se = r.mean_se(c)
+            rec[c], rec[f"{c}_se"] = m, se
+        records.append(rec)
+    lines.append("")
+    direction = "lower" if objective.direction == "min" else "higher"
+    if best is not None:
+        m, se = best.mean_se(obj)
+        label = ", ".join(f"{k}={v}" for k, v in best.setting.items()) or "the default setting"
+        lines.append(f"- best setting ({obj}, {direction} is better): **{label}**, {obj} = {fmt(m, se)} over "
+                     f"{len(best.seeds)} seed(s)")
+    else:
+        lines.append(f"- no setting has a {obj} yet (every trial diverged, was pruned or has not finished)")
+    lines += [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n", records
+
+
+def effects_figure(rows: list[Row], params: list[Param], types: dict, objective: Objective, path: Path,
+                   title: str = "") -> Optional[Path]:
+    """The objective against each swept parameter: a point per seed (coloured by the other parameters'
+    values when there are few), and a black line through the means at each value (for many distinct values,
+    the means of 6 quantile bins)."""
+    from ..plots import _pyplot, _save
+
+    col = objective_column(objective, rows)
+    points = [(r, v) for r in rows for v in r.values.get(col, [])]
+    if not points or not params:
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(params), figsize=(4.2 * len(params), 3.6), dpi=100, squeeze=False)
+    for ax, p in zip(axes[0], params):
+        others = [q.key for q in params if q.key != p.key]
+        groups = sorted({tuple(r.setting.get(k, "") for k in others) for r, _ in points})
+        coloured = 1 < len(groups) <= 8
+        numeric = numeric_type(types.get(p.key)) is not None
+        xs_text = sorted({r.setting[p.key] for r, _ in points}, key=lambda t: (typed_value(t, types[p.key], p.key)
+                                                                              if numeric else str(t)))
+        position = (lambda t: float(typed_value(t, types[p.key], p.key))) if numeric else xs_text.index
+        rng = np.random.default_rng(0)
+        for gi, g in enumerate(groups):
+            pts = [(position(r.setting[p.key]), v) for r, v in points
+                   if tuple(r.setting.get(k, "") for k in others) == g]
+            x = np.array([a for a, _ in pts], dtype=float)
+            if not numeric:
+                x = x + rng.uniform(-0.08, 0.08, len(x))
+            label = ", ".join(f"{k}={v}" for k, v in zip(others, g)) if coloured else None
+            ax.scatter(x, [b for _, b in pts], s=18, alpha=0.75, color=f"C{gi}" if coloured else "tab:blue",
+                       label=label, zorder=3)
+            if coloured:  # this group's means: lines that are not parallel show an interaction
+                gx, gy = _mean_line(pts, log=False)
+                ax.plot(gx, gy, color=f"C{gi}", lw=0.8, alpha=0.6, zorder=2)
+        xm, ym = _mean_line([(position(r.setting[p.key]), v) for r, v in points],
+                            log=p.kind == "log" or _spans_decades(p, types))
+        ax.plot(xm, ym, color="black", lw=1.5, marker="o", ms=3, zorder=4, label="mean")
+        if numeric and (p.kind == "log" or _spans_decades(p, types)):
+            ax.set_xscale("log")
+        if not numeric:
+            ax.set_xticks(range(len(xs_text)), xs_text)
+        ax.set_xlabel(p.key)
+        ax.set_ylabel(f"{col} ({'lower' if objective.direction == 'min' else 'higher'} is better)")
+        ax.grid(alpha=0.3)
+        if coloured:
+            ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _spans_decades(p: Param, types: dict) -> bool:
+    """Whether the listed values are positive numbers spanning more than a factor of 20 (drawn on a log axis)."""
+    if p.kind != "values" or numeric_type(types.get(p.key)) is None:
+        return False
+    v = [float(typed_value(t, types[p.key], p.key)) for t in p.values]
+    return min(v) > 0 and max(v) / min(v) > 20
+
+
+def _mean_line(pts: list[tuple[float, float]], log: bool) -> tuple[list[float], list[float]]:
+    xs = sorted({x for x, _ in pts})
+    if len(xs) <= 12:
+        return xs, [float(np.mean([v for x, v in pts if x == u])) for u in xs]
+    x = np.array([a for a, _ in pts])
+    y = np.array([b for _, b in pts])
+    t = np.log(x) if log else x
+    edges = np.quantile(t, np.linspace(0, 1, 7))
+    which = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, 5)
+    centres, means = [], []
+    for b in range(6):
+        if (which == b).any():
+            c = t[which == b].mean()
+            centres.append(float(np.exp(c) if log else c))
+            means.append(float(y[which == b].mean()))
+    return centres, means
+
+
+__all__ = ["Row", "collect", "table", "best_row", "effects_figure", "mean_se"]
