@@ -16,7 +16,7 @@ from genlab.models.base import Step
 from genlab.errors import ConfigError
 from genlab.losses import (diag_gaussian_log_density, elbo_bound, gaussian_kl_std_normal, iwae_bound,
                            renyi_bound, std_normal_log_density)
-from genlab.metrics.likelihood import log_weights_all
+from genlab.metrics.likelihood import importance_terms, log_weights_all
 from genlab.models.beta_vae import kl_weight
 from genlab.models.iwae import IWAE, IWAEConfig
 from genlab.models.vae import VAE, VAEConfig
@@ -133,6 +133,18 @@ def test_nll_estimator_matches_the_closed_form_on_probabilistic_pca():
     assert gap.max() < 0.05, gap.max()
     # the one-sample ELBO is clearly below: the test can tell a good estimator from a poor one
     assert (exact - elbo_bound(lw)).mean() > 0.05
+
+
+def test_the_elbo_metrics_kl_term_matches_the_analytic_kl_and_the_terms_make_the_weights():
+    model = small(VAE, VAEConfig).eval()
+    x = toy_images(6)
+    t = importance_terms(model, x, None, 4000, torch.Generator().manual_seed(3), rows=1000)  # (6, 4000) each
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+        exact = gaussian_kl_std_normal(mu, logvar)  # (6,)
+    torch.testing.assert_close(t.kl.double().mean(1), exact.double(), rtol=0.05, atol=0.02)
+    lw = log_weights_all(model, x, None, 4000, torch.Generator().manual_seed(3), rows=1000)
+    torch.testing.assert_close(t.lw, lw, rtol=0, atol=0)  # the same noise gives bitwise the same weights
 
 
 def test_dreg_encoder_gradient_vanishes_at_the_exact_posterior():

@@ -22,6 +22,7 @@ NUMBERS: dict[str, tuple[str, str]] = {
     "classes": ("classes", "max"), "class_kl": ("classes", "min"), "confidence": ("classes", "max"),
     "conditional_accuracy": ("classes", "max"),
     "nll_nats": ("nll", "min"), "bits_per_dim": ("nll", "min"), "elbo_nats": ("elbo", "max"),
+    "kl_nats": ("elbo", "min"), "rec_nats": ("elbo", "min"),
     "active_units": ("active-units", "max"),
     "mse": ("reconstruction", "min"), "l1": ("reconstruction", "min"),
     "cycle_a": ("cycle", "min"), "cycle_b": ("cycle", "min"),

@@ -5,8 +5,10 @@ NLL by importance sampling (Burda et al. 2015, section 5): for each test image,
     log p(x) ~= log (1/K) sum_k exp(lw_k),   lw_k = log p(x, z_k) - log q(z_k | x),  z_k ~ q(z | x)
 
 with K = 5000 by default: the IWAE bound with a large K, a stochastic lower bound on log p(x) whose gap
-shrinks as K grows. The ELBO is the mean of the same weights. Both come from the model's ``log_weights``,
-batched over images and over K so that the decoder runs as a few large matrix products.
+shrinks as K grows. The ELBO is the mean of the same weights, reported with its two terms (the KL term
+E_q[log q(z|x) - log p(z)] and the reconstruction term -E_q log p(x|z)). All come from the model's ``terms``
+(whose difference is ``log_weights``), batched over images and over K so that the decoder runs as a few
+large matrix products.
 
 Active units (Burda et al. 2015, section 5.2): a latent unit u is active when Var_x(E_q[z_u | x]) > 0.01.
 
@@ -23,6 +25,7 @@ import torch
 
 from ..evaluate import EvalContext, NotApplicable, register_metric
 from ..losses import iwae_bound
+from ..models.vae import Terms
 
 ROWS_PER_BATCH = 2000  # (image, sample) rows through the decoder at once: 2000 x 784 floats stay in cache
 
@@ -54,19 +57,27 @@ def _test_batch(ctx: EvalContext):
 
 
 @torch.inference_mode()
-def log_weights_all(model, x: torch.Tensor, y, k: int, generator: torch.Generator,
-                    rows: int = ROWS_PER_BATCH) -> torch.Tensor:
-    """Log importance weights for every image: (N, K), in chunks of about `rows` (image, sample) pairs.
-    The result does not depend on `rows` except through the order noise is drawn in."""
+def importance_terms(model, x: torch.Tensor, y, k: int, generator: torch.Generator,
+                     rows: int = ROWS_PER_BATCH) -> Terms:
+    """The terms of the log importance weights for every image: log p(x|z_k) and log q(z_k|x) - log p(z_k),
+    (N, K) each, in chunks of about `rows` (image, sample) pairs. The result does not depend on `rows` except
+    through the order noise is drawn in."""
     k_chunk = min(k, rows)
     per = max(1, rows // k_chunk)
-    out = []
+    log_px, kl = [], []
     for i in range(0, len(x), per):
         xb = x[i:i + per]
         yb = None if y is None else y[i:i + per]
-        parts = [model.log_weights(xb, min(k_chunk, k - j), yb, generator=generator) for j in range(0, k, k_chunk)]
-        out.append(torch.cat(parts, dim=1))
-    return torch.cat(out)
+        parts = [model.terms(xb, min(k_chunk, k - j), yb, generator=generator) for j in range(0, k, k_chunk)]
+        log_px.append(torch.cat([t.log_px for t in parts], dim=1))
+        kl.append(torch.cat([t.kl for t in parts], dim=1))
+    return Terms(torch.cat(log_px), torch.cat(kl))
+
+
+def log_weights_all(model, x: torch.Tensor, y, k: int, generator: torch.Generator,
+                    rows: int = ROWS_PER_BATCH) -> torch.Tensor:
+    """Log importance weights lw = log p(x, z_k) - log q(z_k | x) for every image: (N, K)."""
+    return importance_terms(model, x, y, k, generator, rows).lw
 
 
 def _importance(ctx: EvalContext, k: int) -> dict:
@@ -76,8 +87,10 @@ def _importance(ctx: EvalContext, k: int) -> dict:
         batch, settings = _test_batch(ctx)
         y = batch.y if model.conditional else None
         gen = torch.Generator(device=model.device).manual_seed(ctx.seed + 1)
-        lw = log_weights_all(model, batch.x.to(model.device), None if y is None else y.to(model.device), k, gen)
-        ctx._cache[key] = {"log_px": iwae_bound(lw).double(), "elbo": lw.double().mean(1), "settings": settings}
+        t = importance_terms(model, batch.x.to(model.device), None if y is None else y.to(model.device), k, gen)
+        lw = t.lw
+        ctx._cache[key] = {"log_px": iwae_bound(lw).double(), "elbo": lw.double().mean(1),
+                           "kl": t.kl.double().mean(1), "rec": -t.log_px.double().mean(1), "settings": settings}
     return ctx._cache[key]
 
 
@@ -104,7 +117,12 @@ def elbo(ctx: EvalContext) -> dict:
     k = int(ctx.opt("k", 100))
     r = _importance(ctx, k)
     mean, se = _mean_se(r["elbo"])
-    return {"elbo_nats": mean, "elbo_se": se, "settings": {"k": k, **r["settings"]}}
+    kl, kl_se = _mean_se(r["kl"])
+    rec, rec_se = _mean_se(r["rec"])
+    return {"elbo_nats": mean, "elbo_se": se, "kl_nats": kl, "kl_se": kl_se, "rec_nats": rec, "rec_se": rec_se,
+            "settings": {"k": k, **r["settings"],
+                         "terms": "elbo = -rec - kl: rec = -E_q log p(x|z), kl = E_q[log q(z|x) - log p(z)], "
+                                  "both estimated with the same K samples"}}
 
 
 @register_metric("active-units", "latent units with Var_x(E_q[z|x]) > 0.01, per stochastic layer")
