@@ -52,11 +52,21 @@ def numbers(result: dict) -> dict[str, float]:
 
 
 def evaluate_trial(path: str | Path, metrics: tuple[str, ...], device: str) -> dict:
-    """The metrics of a finished run on its latest checkpoint (results stored for the same settings and
-    checkpoint are re-used)."""
+    """The metrics of a finished run on its final checkpoint: the eval rows the trainer logged at its last
+    step (a sweep's trials evaluate ``metrics`` during training), or else ``genlab evaluate`` with the run's
+    evaluation settings (eval_k, eval_n_data ... of its config)."""
+    from ..api import read_run
+    from ..config import TrainConfig, from_dict
     from ..evaluate import evaluate
+    from ..live_eval import eval_options, eval_rows
 
-    out = evaluate(path, list(metrics), {"seed": 0, "device": device})
+    run, cfg, _ = read_run(path)
+    last = run.read_status().get("step")
+    logged = {r["metric"]: r for r in eval_rows(run.read_metrics()) if r["step"] == last}
+    if all(m in logged for m in metrics):
+        return {m: numbers({k: v for k, v in logged[m].items() if k not in ("step", "epoch", "time")})
+                for m in metrics}
+    out = evaluate(path, list(metrics), eval_options(from_dict(TrainConfig, cfg["train"], "train"), device))
     return {name: numbers(r) for name, r in out.items()}
 
 
