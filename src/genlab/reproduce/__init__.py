@@ -27,7 +27,7 @@ REPRODUCTIONS: Registry = Registry("reproduction")
 def load_all() -> None:
     """Import the built-in reproductions (registration)."""
     from . import alphagan_table, iwae_table, vae_vs_gan  # noqa: F401
-    from . import divergence_fit, mode_collapse  # noqa: F401
+    from . import beta_ablation, divergence_fit, mode_collapse  # noqa: F401
 
 
 def write_table(md_path, csv_path, md: str, rows: list[dict], fields: list[str] | None = None) -> None:
