@@ -57,3 +57,20 @@ def test_unknown_entries_are_a_clear_error(tmp_path, capsys):
     code = main(["reproduce", "mode-collapse", "--models", "gan,nosuch", "--out", str(tmp_path / "x")])
     err = capsys.readouterr().err
     assert code == 2 and "nosuch" in err and all(e in err for e in ENTRIES)
+
+
+def test_the_vae_checks_are_computed_from_the_rows():
+    """The VAE's ring8 checks pass when its rows say so and fail when they do not (never written in advance)."""
+    from genlab.reproduce.mode_collapse import checks
+
+    def rows(vae_cells, vae_kl):
+        row = {"source": "genlab", "dataset": "ring8", "modes_mean": 1.0, "hq_percent_mean": 1.0}
+        return [{**row, "model": "vae", "voronoi_cells_mean": vae_cells, "voronoi_kl_mean": vae_kl},
+                {**row, "model": "gan-lr2e-4", "voronoi_cells_mean": 1.33, "voronoi_kl_mean": 5.08}]
+
+    def vae_checks(r):
+        return [ok for text, ok in checks(r, ["gan-lr2e-4", "vae"], ["ring8"], "quick") if "VAE" in text]
+
+    assert vae_checks(rows(8.0, 0.006)) == [True, True]
+    assert vae_checks(rows(7.67, 0.1)) == [False, True]
+    assert vae_checks(rows(1.0, 6.0)) == [False, False]
