@@ -122,6 +122,9 @@ def test_int_and_float_values():
         assert "integer" in str(e.value)
     with pytest.raises(ConfigError, match="number"):
         parse_value(float, "fast", "lr")
+    for bad in ("inf", "-inf", "nan", "1e999"):
+        with pytest.raises(ConfigError, match="'lr'; expected a finite number"):
+            parse_value(float, bad, "lr")
 
 
 @pytest.mark.parametrize("text, value", [("true", True), ("True", True), ("1", True), ("yes", True), ("on", True),
@@ -280,3 +283,5 @@ def test_from_dict_unknown_key_is_an_error():
 def test_from_dict_validates():
     with pytest.raises(ConfigError, match="'batch_size'"):
         from_dict(TrainConfig, {"batch_size": 0})
+    with pytest.raises(ConfigError, match="'lr'; expected a finite number"):  # JSON's NaN and Infinity
+        from_dict(VAEConfig, json.loads('{"lr": Infinity}'))

@@ -225,6 +225,7 @@ CASES = [
     Case("resume-changes-latent-size", ["resume", "{run}", "latent_dim=3"], ("only the learning rates",)),
     Case("resume-unknown-key", ["resume", "{run}", "lr_typo=3"], ("lr_typo",)),
     Case("resume-bad-lr-value", ["resume", "{run}", "lr=fast"], ("'lr'", "number")),
+    Case("resume-infinite-lr", ["resume", "{run}", "--steps", 10, "lr=inf"], ("'lr'", "finite number")),
     # 6. run files of the wrong kind, type or shape (more in the harness below)
     Case("fifo-state", ["resume", "{run}", "--steps", 10], ("FIFO",), _fifo("checkpoints/step-00000006/state.pt")),
     Case("fifo-weights", SAMPLE, ("FIFO",), _fifo("checkpoints/step-00000006/model.safetensors")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -125,7 +126,16 @@ def from_dict(cls, d: dict[str, Any], section: str = ""):
         raise ConfigError(f"unknown {section or cls.__name__} keys {unknown}; valid keys: {sorted(names)}")
     hints = typing.get_type_hints(cls)
     kwargs = {k: (tuple(v) if isinstance(v, list) and _is_tuple(hints[k]) else v) for k, v in d.items()}
+    for k, v in kwargs.items():
+        _finite(v, k)
     return cls(**kwargs)
+
+
+def _finite(value, name: str):
+    """`value`, unless it is a float NaN or infinity (JSON files and float() accept both; no setting means them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"invalid value {value!r} for '{name}'; expected a finite number")
+    return value
 
 
 def _is_tuple(tp) -> bool:
@@ -168,7 +178,7 @@ def parse_value(tp, text: str, name: str):
         raise ConfigError(f"invalid value {text!r} for '{name}'; expected true or false")
     if tp in (int, float):
         try:
-            return tp(text)
+            return _finite(tp(text), name)
         except ValueError:
             raise ConfigError(f"invalid value {text!r} for '{name}'; expected {'an integer' if tp is int else 'a number'}") from None
     if tp is str:
