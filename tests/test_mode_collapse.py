@@ -74,3 +74,23 @@ def test_the_vae_checks_are_computed_from_the_rows():
     assert vae_checks(rows(8.0, 0.006)) == [True, True]
     assert vae_checks(rows(7.67, 0.1)) == [False, True]
     assert vae_checks(rows(1.0, 6.0)) == [False, False]
+
+
+def test_a_run_from_before_a_setting_existed_is_reused(tmp_path):
+    """A setting added to genlab after a run was made is absent from its config.json: the run was trained as its
+    default, so it is the same run (a setting that differs is still refused)."""
+    import pytest
+
+    from genlab.api import make_configs
+    from genlab.config import to_dict
+    from genlab.errors import ConfigError
+    from genlab.reproduce import check_same_settings
+
+    cfgs = make_configs("gan", "ring8", {"steps": "3"})
+    saved = {"model": "gan", "preset": None, "train": to_dict(cfgs["train"]), "data": to_dict(cfgs["data"]),
+             "model_config": to_dict(cfgs["model"])}
+    del saved["train"]["eval_split"]  # as written by a genlab without evaluation during training
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    check_same_settings(tmp_path, "gan", "ring8", {"steps": "3"})
+    with pytest.raises(ConfigError, match="steps=3 \\(now 4\\)"):
+        check_same_settings(tmp_path, "gan", "ring8", {"steps": "4"})
