@@ -21,7 +21,7 @@ from genlab import api
 from genlab.config import DataConfig
 from genlab.data.base import DataInfo, load_data
 from genlab.errors import DataError
-from genlab.metrics.likelihood import ROWS_PER_BATCH, log_weights_all
+from genlab.metrics.importance import ROWS_PER_BATCH, log_weights_all
 
 
 def test_images(n: int) -> tuple[torch.Tensor, str]:

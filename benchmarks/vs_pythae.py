@@ -27,7 +27,7 @@ from genlab import api
 from genlab.config import DataConfig
 from genlab.data.base import load_data
 from genlab.losses import bernoulli_log_prob, diag_gaussian_log_density, iwae_bound, std_normal_log_density
-from genlab.metrics.likelihood import log_weights_all
+from genlab.metrics.importance import log_weights_all
 
 
 def binarized_fashion(path: Path) -> dict[str, np.ndarray]:

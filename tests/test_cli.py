@@ -26,6 +26,7 @@ def run(capsys, *argv):
     return code, out, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(DATA))
 @pytest.mark.parametrize("model", MODELS.names())
 def test_train_resume_sample_end_to_end(tmp_path, capsys, model, kind):
@@ -73,6 +74,7 @@ def test_models_and_datasets_are_listed(capsys):
     assert "present" in out
 
 
+@pytest.mark.slow
 def test_demo_quick(tmp_path, capsys):
     code, out, err = run(capsys, "demo", "--out", tmp_path / "demo", "--quick")
     assert code == 0, err
@@ -157,10 +159,8 @@ def test_cuda_without_a_gpu_is_a_clear_error(tmp_path, capsys):
 
 
 def _subcommands() -> list[list[str]]:
-    from genlab.reproduce import REPRODUCTIONS, load_all
-
-    load_all()
     from genlab.cli import COMMANDS
+    from genlab.reproduce.catalog import REPRODUCTIONS
 
     return [[c] for c in COMMANDS] + [["reproduce", r] for r in REPRODUCTIONS.names()]
 

@@ -79,7 +79,9 @@ def build(name: str, case: str, seed: int = 0) -> tuple[GenerativeModel, TensorD
 
 
 CASES = ["points", "img8", "img28"]
-PARAMS = [pytest.param((m, c), id=f"{m}-{c}") for m in MODEL_NAMES for c in CASES]
+# 28x28 images (the size of the image datasets' networks) cost most: in the full run, not the inner loop
+PARAMS = [pytest.param((m, c), id=f"{m}-{c}", marks=[pytest.mark.slow] if c == "img28" else [])
+          for m in MODEL_NAMES for c in CASES]
 
 
 @pytest.fixture(params=PARAMS)

@@ -106,6 +106,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["kl", "reverse-kl", "js", "hellinger"])
 def test_a_trained_critic_recovers_the_divergence_between_two_gaussians(name, one_thread):
     torch.manual_seed(0)

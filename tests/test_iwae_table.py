@@ -8,6 +8,7 @@ import gzip
 import json
 
 import numpy as np
+import pytest
 
 from genlab.cli import main
 from genlab.reproduce.iwae_table import grid, shape_checks
@@ -40,6 +41,7 @@ def test_shape_checks_are_computed_from_the_numbers():
     assert [ok for _, ok in shape_checks(bad, (1,))] == [False, True, False]
 
 
+@pytest.mark.slow
 def test_reproduce_iwae_table_at_toy_size(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "cache"))
     data = fake_fashion(tmp_path / "data")

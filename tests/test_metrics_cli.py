@@ -17,7 +17,9 @@ from genlab.metrics import classifier
 from genlab.registry import MODELS
 
 SAMPLE_METRICS = "fid,kid,is,prdc,classes,diversity,critic"
-EVAL = ["--n", 120, "--kid-subsets", 5, "--kid-subset-size", 50, "--critic-steps", 15]
+N = ["--n", 120]
+KID = ["--kid-subsets", 5, "--kid-subset-size", 50]
+EVAL = [*N, *KID, "--critic-steps", 15]  # for metric lists with kid and critic (a setting no metric reads is an error)
 
 
 def run(capsys, *argv):
@@ -53,6 +55,7 @@ def runs(cache, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_evaluator_train_reports_the_test_accuracy(cache, capsys):
     code, out, err = run(capsys, "evaluator", "train", "digits")
     assert code == 0, err
@@ -78,6 +81,7 @@ def test_classifier_key_changes_with_what_affects_the_weights():
     assert classifier.classifier_key({"dataset": "digits", "data_dir": "/elsewhere"}, classifier.Recipe())[0] == base
 
 
+@pytest.mark.slow
 def test_evaluate_images_stores_every_metric_with_its_settings_and_repeats_exactly(runs, cache, capsys):
     path = runs["gan-digits"]
     code, out, err = run(capsys, "evaluate", path, "--metrics", SAMPLE_METRICS, *EVAL)
@@ -101,11 +105,12 @@ def test_evaluate_images_stores_every_metric_with_its_settings_and_repeats_exact
     assert stored["fid"]["fid_real"] < stored["fid"]["fid"]  # a 12-step GAN is far from the data
     assert list(cache.glob("real-features/digits-*.npz"))  # real features cached
 
-    # the same seed gives the same numbers, exactly; another feature batch size too (to float rounding)
-    code, out2, err = run(capsys, "evaluate", path, "--metrics", SAMPLE_METRICS, *EVAL)
+    # computed again, the same seed gives the same numbers, exactly; another feature batch size too (to float
+    # rounding)
+    code, out2, err = run(capsys, "evaluate", path, "--metrics", SAMPLE_METRICS, *EVAL, "--recompute")
     assert code == 0, err
     again = json.loads(out2)
-    code, out3, err = run(capsys, "evaluate", path, "--metrics", SAMPLE_METRICS, *EVAL, "--batch-size", 7)
+    code, out3, err = run(capsys, "evaluate", path, "--metrics", SAMPLE_METRICS, *EVAL, "--batch-size", 7, "--recompute")
     other_batch = json.loads(out3)
     for name in SAMPLE_METRICS.split(","):
         for key, value in printed[name].items():
@@ -113,10 +118,11 @@ def test_evaluate_images_stores_every_metric_with_its_settings_and_repeats_exact
                 assert again[name][key] == value, (name, key)
                 assert other_batch[name][key] == pytest.approx(value, rel=1e-6, abs=1e-9), (name, key)
     # another seed draws other samples
-    code, out4, _ = run(capsys, "evaluate", path, "--metrics", "fid", *EVAL, "--seed", 5)
+    code, out4, _ = run(capsys, "evaluate", path, "--metrics", "fid", *N, "--seed", 5)
     assert json.loads(out4)["fid"]["fid"] != printed["fid"]["fid"]
 
 
+@pytest.mark.slow
 def test_evaluate_points_uses_raw_coordinates(runs, capsys):
     code, out, err = run(capsys, "evaluate", runs["gan-ring8"], "--metrics", "fid,kid,prdc,critic", *EVAL)
     assert code == 0, err
@@ -125,10 +131,11 @@ def test_evaluate_points_uses_raw_coordinates(runs, capsys):
     assert res["prdc"]["precision_real"] > 0.5 and res["fid"]["fid_real"] < 0.5
 
 
+@pytest.mark.slow
 def test_compare_writes_one_table_and_splits_incomparable_columns(runs, capsys, tmp_path):
     gan, vae = runs["gan-digits"], runs["vae-digits"]
-    assert run(capsys, "evaluate", gan, "--metrics", "fid,prdc", *EVAL)[0] == 0
-    assert run(capsys, "evaluate", vae, "--metrics", "fid,prdc", *EVAL)[0] == 0
+    assert run(capsys, "evaluate", gan, "--metrics", "fid,prdc", *N)[0] == 0
+    assert run(capsys, "evaluate", vae, "--metrics", "fid,prdc", *N)[0] == 0
     prefix = tmp_path / "table"
     code, out, err = run(capsys, "compare", gan, vae, "--out", prefix)
     assert code == 0, err
@@ -149,9 +156,9 @@ def test_compare_writes_one_table_and_splits_incomparable_columns(runs, capsys, 
     assert "precision [a]" not in out  # prdc still shares its columns
 
     # other features (raw pixels) split the column too; another evaluation seed does not, but is noted
-    assert run(capsys, "evaluate", vae, "--metrics", "kid", "--features", "raw", *EVAL)[0] == 0
-    assert run(capsys, "evaluate", gan, "--metrics", "kid", *EVAL)[0] == 0
-    assert run(capsys, "evaluate", vae, "--metrics", "prdc", *EVAL, "--seed", 3)[0] == 0
+    assert run(capsys, "evaluate", vae, "--metrics", "kid", "--features", "raw", *N, *KID)[0] == 0
+    assert run(capsys, "evaluate", gan, "--metrics", "kid", *N, *KID)[0] == 0
+    assert run(capsys, "evaluate", vae, "--metrics", "prdc", *N, "--seed", 3)[0] == 0
     code, out, err = run(capsys, "compare", gan, vae)
     assert code == 0, err
     kid_note = next(line for line in out.splitlines() if line.startswith("- kid:"))
@@ -160,6 +167,7 @@ def test_compare_writes_one_table_and_splits_incomparable_columns(runs, capsys, 
     assert any(line.startswith("- prdc: evaluated with different seeds") for line in out.splitlines())
 
 
+@pytest.mark.slow
 def test_bad_input_gets_a_clear_message(runs, capsys, monkeypatch, tmp_path):
     path = runs["gan-digits"]
     code, _, err = run(capsys, "evaluate", path, "--metrics", "fid,nosuch")
@@ -173,6 +181,16 @@ def test_bad_input_gets_a_clear_message(runs, capsys, monkeypatch, tmp_path):
     assert code == 2 and "unknown feature extractor 'nosuch'" in err
     code, _, err = run(capsys, "evaluate", runs["gan-ring8"], "--metrics", "diversity")
     assert code == 2 and "for images" in err
+    # each setting is checked and named with its flag, before anything is computed
+    for args, needles in [
+        (["--metrics", "fid", "--n", 1], ["'n_samples' (--n)", ">= 2"]),
+        (["--metrics", "fid", "--k", 50], ["'k' (--k)", "none of the chosen metrics reads it", "elbo, nll"]),
+        (["--metrics", "fid,prdc", "--critic-steps", 5], ["'critic_steps' (--critic-steps)", "read by critic"]),
+        (["--metrics", "nll"], ["'metrics' (--metrics)", "nll does not apply", "'gan' has none", "vae", "iwae"]),
+        (["--metrics", "fid", "--kid-subset-size", 1], ["'kid_subset_size' (--kid-subset-size)", ">= 2"]),
+    ]:
+        code, out, err = run(capsys, "evaluate", path, *args)
+        assert code == 2 and err.count("\n") == 1 and all(n in err for n in needles), (args, err)
     code, _, err = run(capsys, "evaluator", "train", "ring8")
     assert code == 2 and "points" in err
     fresh = tmp_path / "fresh"
@@ -183,6 +201,7 @@ def test_bad_input_gets_a_clear_message(runs, capsys, monkeypatch, tmp_path):
     assert code == 2 and "has not been evaluated" in err
 
 
+@pytest.mark.slow
 def test_conditional_models_report_the_accuracy_of_the_asked_class(cache, capsys, tmp_path):
     conditional = [name for name, cls in MODELS.items() if cls.conditional]
     if not conditional:
@@ -224,11 +243,12 @@ def fake_torch_fidelity(fail: Exception | None = None):
     return {"torch_fidelity": pkg, "torch_fidelity.feature_extractor_inceptionv3": sub}, seen
 
 
+@pytest.mark.slow
 def test_inception_features_go_through_torch_fidelity(runs, capsys, monkeypatch):
     modules, seen = fake_torch_fidelity()
     for name, mod in modules.items():
         monkeypatch.setitem(sys.modules, name, mod)
-    code, out, err = run(capsys, "evaluate", runs["gan-digits"], "--metrics", "fid,is", "--features", "inception", *EVAL)
+    code, out, err = run(capsys, "evaluate", runs["gan-digits"], "--metrics", "fid,is", "--features", "inception", *N)
     assert code == 0, err
     res = json.loads(out)
     assert res["fid"]["settings"]["features"] == "inception"
@@ -237,14 +257,16 @@ def test_inception_features_go_through_torch_fidelity(runs, capsys, monkeypatch)
     assert seen and all(s == (torch.uint8, (3, 8, 8)) for s in seen)  # grey tiled to RGB, as uint8
 
 
+@pytest.mark.slow
 def test_inception_weights_that_cannot_be_fetched_get_a_clear_message(runs, capsys, monkeypatch):
     import urllib.error
 
     modules, _ = fake_torch_fidelity(fail=urllib.error.URLError("no route to host"))
     for name, mod in modules.items():
         monkeypatch.setitem(sys.modules, name, mod)
-    code, _, err = run(capsys, "evaluate", runs["gan-digits"], "--metrics", "fid", "--features", "inception", *EVAL)
+    again = [runs["gan-digits"], "--metrics", "fid", "--features", "inception", *N, "--recompute"]  # not stored
+    code, _, err = run(capsys, "evaluate", *again)
     assert code == 2 and "could not load the Inception weights" in err and "GENLAB_INCEPTION_WEIGHTS" in err
     monkeypatch.setenv("GENLAB_INCEPTION_WEIGHTS", "/nonexistent/weights.pth")
-    code, _, err = run(capsys, "evaluate", runs["gan-digits"], "--metrics", "fid", "--features", "inception", *EVAL)
+    code, _, err = run(capsys, "evaluate", *again)
     assert code == 2 and "is not a file" in err

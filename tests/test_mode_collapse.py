@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
+
 from genlab.cli import main
 from genlab.reproduce.mode_collapse import ENTRIES, mean_se
 
@@ -15,6 +17,7 @@ def test_mean_and_standard_error():
     assert mean_se([5.0]) == (5.0, 0.0)
 
 
+@pytest.mark.slow
 def test_reproduce_mode_collapse_at_toy_length(tmp_path, capsys):
     out = tmp_path / "mc"
     argv = ["reproduce", "mode-collapse", "--models", "gan,fgan-kl,fgan-reverse-kl", "--steps", "3", "--seeds", "2",

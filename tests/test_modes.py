@@ -69,6 +69,7 @@ def test_the_data_itself_scores_full_marks():
         assert r["voronoi_cells"] == len(m["modes"]()) and r["voronoi_kl"] < 0.02
 
 
+@pytest.mark.slow
 def test_modes_metric_through_the_cli(tmp_path, capsys):
     ring, digits = tmp_path / "ring", tmp_path / "digits"
     for out, data in ((ring, "ring8"), (digits, "digits")):

@@ -27,7 +27,7 @@ def trainer(name: str, case: str, tmp_path, **train) -> Trainer:
 
 
 @pytest.mark.parametrize("name", MODELS.names())
-@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+@pytest.mark.parametrize("precision", ["bf16", pytest.param("fp16", marks=pytest.mark.slow)])  # fp16: 20 steps
 def test_every_model_trains_under_mixed_precision_on_the_cpu(name, precision, tmp_path):
     case = "points" if MODELS.get(name).domains == 1 and name not in ("dcgan",) else "img8"
     tr = trainer(name, "img28" if name == "dcgan" else case, tmp_path, precision=precision)

@@ -41,6 +41,7 @@ def _weights(run_path: Path) -> dict[str, torch.Tensor]:
     return load_file(str(latest_checkpoint(Path(run_path) / "checkpoints") / "model.safetensors"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_resume_is_bitwise_exact(tmp_path, name):
     full = _train(tmp_path / "full", name, 40)
@@ -67,6 +68,7 @@ def test_resume_past_the_end_trains_nothing(tmp_path):
     assert api.resume(run.path, progress=False)[1:] == (10, 10)
 
 
+@pytest.mark.slow
 def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
     calls = {"n": 0}
     original = VAE.loss
@@ -136,6 +138,7 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, monkeypatch):
     assert "weights_only" not in str(e.value) and "\n" not in str(e.value)
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

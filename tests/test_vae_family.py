@@ -16,7 +16,7 @@ from genlab.models.base import Step
 from genlab.errors import ConfigError
 from genlab.losses import (diag_gaussian_log_density, elbo_bound, gaussian_kl_std_normal, iwae_bound,
                            renyi_bound, std_normal_log_density)
-from genlab.metrics.likelihood import importance_terms, log_weights_all
+from genlab.metrics.importance import importance_terms, log_weights_all
 from genlab.models.beta_vae import kl_weight
 from genlab.models.iwae import IWAE, IWAEConfig
 from genlab.models.vae import VAE, VAEConfig

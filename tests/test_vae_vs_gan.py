@@ -19,6 +19,7 @@ def cache(tmp_path, monkeypatch):
                         classifier.Recipe(epochs=1, min_steps=30, widths=(8, 16, 16), features=32))
 
 
+@pytest.mark.slow
 def test_reproduce_vae_vs_gan_at_toy_size(tmp_path, capsys, cache):
     out = tmp_path / "vg"
     argv = ["reproduce", "vae-vs-gan", "--dataset", "digits", "--epochs", "1", "--n", "60", "--critic-steps", "3",

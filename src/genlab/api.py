@@ -1,4 +1,9 @@
-"""The Python API behind the CLI: train, resume and sample, reading and writing run directories."""
+"""The Python API behind the CLI: train, resume and sample, reading and writing run directories.
+
+Reading a finished run (its config, its trained model) is ``genlab.load``, re-exported here; a run's
+model-specific pictures (``genlab.pictures``) are drawn at the end of training and resuming, before the run is
+marked finished.
+"""
 
 from __future__ import annotations
 
@@ -13,26 +18,18 @@ import torch
 from . import __version__
 from . import data as _data  # noqa: F401  (registers datasets)
 from . import models as _models  # noqa: F401  (registers models)
-from .checkpoint import find_checkpoint, load_weights
 from .config import DataConfig, TrainConfig, apply_overrides, from_dict, to_dict
-from .data.base import DataInfo, TensorData, load_data
+from .data.base import TensorData, load_data
 from .data.fingerprint import check_data_unchanged, data_fingerprint
 from .errors import ConfigError, RunDirError
-from .models.base import GenerativeModel
+from .load import build_model, load_trained, read_run, resolve_device
 from .registry import DATASETS, MODELS
 from .rundir import RunDir
 from .trainer import Trainer
 
+__all__ = ["make_configs", "train", "resume", "sample", "build_model", "load_trained", "read_run", "resolve_device"]
 
 MAX_SEED = 2**63 - 1  # every generator genlab seeds (torch, numpy) takes 0 .. 2**63 - 1, offsets included
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device=cuda was asked for, but PyTorch sees no CUDA GPU here; use --device cpu")
-    return torch.device(name)
 
 
 def make_configs(model: str, dataset: str, overrides: Optional[dict[str, str]] = None,
@@ -57,19 +54,6 @@ def make_configs(model: str, dataset: str, overrides: Optional[dict[str, str]] =
     cfgs = apply_overrides(sections, overrides)
     cfgs["preset"] = preset_name
     return cfgs
-
-
-def build_model(model: str, mcfg, info: DataInfo, device: torch.device) -> GenerativeModel:
-    cls = MODELS.get(model)
-    if cls.conditional and info.num_classes == 1:
-        raise ConfigError(f"{model} is conditioned on class labels, but every example of dataset {info.name!r} has "
-                          f"the same label (one class); give it labels of at least two classes")
-    try:
-        net = cls(mcfg, info)
-    except ValueError as e:  # a network that cannot take this data, e.g. conv nets on 7x7 images
-        shape = "x".join(map(str, info.shape))
-        raise ConfigError(f"model {model!r} cannot be built for {info.name!r} data of shape {shape}: {e}") from None
-    return net.to(device)
 
 
 def check_seed(seed: int, flag: str = "seed") -> int:
@@ -124,20 +108,10 @@ def _now() -> str:
 
 
 def _pictures(run: RunDir) -> None:
-    """The model-specific pictures of a finished run (reconstructions, latent space ...)."""
+    """The model-specific pictures of a finished run (reconstructions, latent space ...), then its page."""
     from .pictures import make_pictures
-    from .report.live import refresh_run_report
 
     make_pictures(run.path)
-    refresh_run_report(run.path, final=True)  # the run page with the pictures
-
-
-def read_run(path: str | Path) -> tuple[RunDir, dict, DataInfo]:
-    """A run directory and its config.json, every field checked (``runfiles.read_config``)."""
-    run = RunDir.open(path)
-    cfg = run.read_config()
-    info = cfg["data_info"]
-    return run, cfg, DataInfo(**{**info, "shape": tuple(info["shape"])})
 
 
 def is_resumable_key(section: str, name: str) -> bool:
@@ -224,19 +198,6 @@ def is_complete(run: RunDir) -> bool:
     """Whether a run's status says finished and its final pictures are there."""
     pictures = [run.samples / "final.png", run.samples / "curves.png"]
     return run.read_status().get("state") == "finished" and all(p.is_file() for p in pictures)
-
-
-def load_trained(path: str | Path, device: str = "cpu", checkpoint: str = "latest"
-                 ) -> tuple[RunDir, dict, GenerativeModel]:
-    """The model of a run directory with the weights of a checkpoint (latest, best or step-N), in eval mode."""
-    run, cfg, info = read_run(path)
-    ckpt = find_checkpoint(run.checkpoints, checkpoint)
-    model = cfg["model"]
-    mcfg = from_dict(MODELS.get(model).Config, cfg["model_config"], "model_config")
-    net = build_model(model, mcfg, info, resolve_device(device))
-    load_weights(ckpt, net)
-    net.eval()
-    return run, cfg, net
 
 
 def free_memory() -> Optional[int]:

@@ -6,7 +6,8 @@ containers so that it loads with ``torch.load(..., weights_only=True)``. Both ar
 written into a temporary ``.tmp-*`` folder (so a full disk is an OSError naming the file, not a
 half-written archive) that is renamed to ``step-XXXXXXXX`` once complete: a crash mid-save leaves the
 previous checkpoint as it was. Weights holding NaN or inf are never saved. Loading goes through
-``runfiles``, which checks every tensor's name, shape and dtype.
+``runfiles``, which checks every tensor's name, shape and dtype. Where checkpoints lie in a run directory
+(``step-XXXXXXXX/`` holding ``model.safetensors`` and ``state.pt``) is part of its layout, in ``rundir``.
 """
 
 from __future__ import annotations
@@ -16,27 +17,15 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Optional
 
 import torch
 from safetensors.torch import save as safetensors_bytes
 
 from .errors import ConfigError, NonFiniteLossError, RunDirError
-from .rundir import make_temp_dir, named_os_error, write_bytes
+from .rundir import (BEST, BEST_INFO, STATE, WEIGHTS, latest_checkpoint, list_checkpoints,  # noqa: F401  (re-exported)
+                     make_temp_dir, named_os_error, step_of, write_bytes)
 from . import runfiles
 from .runfiles import first_non_finite
-
-WEIGHTS = "model.safetensors"
-STATE = "state.pt"
-BEST = "best"  # checkpoints/best: the best evaluation's checkpoint (genlab.live_eval)
-BEST_INFO = "best.json"  # in checkpoints/best: its step, metric and value
-_STEP_DIR = re.compile(r"^step-(\d{8,})$")
-
-
-def step_of(path: Path) -> Optional[int]:
-    """The step of a checkpoint folder's name (``step-00000012`` -> 12), or None for other names."""
-    m = _STEP_DIR.match(Path(path).name)
-    return int(m.group(1)) if m else None
 
 
 def save_checkpoint(folder: Path, step: int, model: torch.nn.Module, state: dict) -> Path:
@@ -71,21 +60,6 @@ def prune_checkpoints(folder: Path, keep: int) -> None:
     """Delete all but the newest `keep` checkpoints."""
     for old in list_checkpoints(folder)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def list_checkpoints(folder: Path) -> list[Path]:
-    """Checkpoint folders, oldest first (complete unless damaged by hand: a folder appears only by a rename
-    once both files are written, and loading one with a file missing says so)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    found = [(step_of(p), p) for p in folder.iterdir() if step_of(p) is not None and p.is_dir()]
-    return [p for _, p in sorted(found)]
-
-
-def latest_checkpoint(folder: Path) -> Optional[Path]:
-    found = list_checkpoints(folder)
-    return found[-1] if found else None
 
 
 def find_checkpoint(folder: Path, which: str = "latest") -> Path:

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Optional
 
 from . import __version__
+from .config import EVAL_SETTINGS
 from .errors import GenlabError
+
 
 
 def _length_args(p: argparse.ArgumentParser, what: str) -> None:
@@ -66,21 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", default="latest",
                    help="the checkpoint to use: latest (default), best (kept by best=METRIC) or step-N")
 
-    e = sub.add_parser("evaluate", help="compute metrics of a trained run; print JSON and store it in the run")
+    e = sub.add_parser("evaluate", help="compute metrics of a trained run; print JSON and store it in the run",
+                       epilog="Each setting means one thing for every metric; left unset, it takes the default of "
+                              "each metric that reads it (`genlab metrics` lists them). A result computed before "
+                              "with the same settings, checkpoint and data is re-used.")
     e.add_argument("dir")
     e.add_argument("--metrics", required=True, help="comma-separated metric names (see `genlab metrics`)")
-    e.add_argument("--split", choices=["train", "test"], help="the data split to compare with (default: test)")
-    e.add_argument("--n", type=int, help="number of data examples / samples to use (default: the metric's)")
-    e.add_argument("--k", type=int, help="importance samples per image for nll (default 5000)")
-    e.add_argument("--batch-size", type=int, help="examples per batch while computing (does not change results)")
-    e.add_argument("--features", help="feature extractor for sample-quality metrics")
+    e.add_argument("--split", choices=["train", "test"], default="test",
+                   help="the data split to score or compare with (default: test)")
+    for name, (flag, meaning, kind) in EVAL_SETTINGS.items():  # default: each metric's own
+        typed = {"choices": kind} if isinstance(kind, tuple) else {"type": kind}
+        e.add_argument(flag, dest=name, help=meaning, **typed)
+    e.add_argument("--batch-size", type=int, default=500, help="examples per batch while computing (does not change results)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
-    e.add_argument("--kid-subsets", type=int, help="kid: number of subsets (default 100)")
-    e.add_argument("--kid-subset-size", type=int, help="kid: examples per subset (default 1000)")
-    e.add_argument("--critic-steps", type=int, help="critic: training steps of the independent critic (default 500)")
-    e.add_argument("--diversity", choices=["all", "within-class"],
-                   help="diversity: over all pairs (default), or per class and averaged (as the alpha-GAN talk)")
+    e.add_argument("--recompute", action="store_true", help="compute even where a stored result exists")
     e.add_argument("--allow-data-change", action="store_true",
                    help="evaluate even though the run's data changed since it was trained")
     e.add_argument("--checkpoint", default="latest",
@@ -129,9 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep_arguments(sw)
 
-    from .reproduce import REPRODUCTIONS, load_all
-
-    load_all()
+    from .reproduce.catalog import REPRODUCTIONS
     rp = sub.add_parser("reproduce", help="reproduce a classic table with one command")
     rsub = rp.add_subparsers(dest="table", metavar="TABLE")
     rsub.required = True
@@ -139,9 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         text = rep.description.replace("%", "%%")  # argparse formats help strings with %
         rep.add_arguments(rsub.add_parser(name, help=text, description=text))
 
-    from .explain import EXPLAINERS, load_all as load_explainers
-
-    load_explainers()
+    from .explain.catalog import EXPLAINERS
     xp = sub.add_parser("explain", help="a teaching figure with a known answer, in under a minute on a CPU")
     xsub = xp.add_subparsers(dest="name", metavar="NAME")
     xsub.required = True
@@ -265,22 +263,15 @@ def cmd_sample(args, extra) -> int:
 def cmd_evaluate(args, extra) -> int:
     import json
 
-    from .api import check_seed, resolve_device
-    from .errors import ConfigError
-    from .evaluate import evaluate
+    from .evaluate import EvalConfig, evaluate
+    from .load import resolve_device
 
-    for flag in ("n", "k", "batch_size", "kid_subsets", "kid_subset_size", "critic_steps"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            raise ConfigError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
-    check_seed(args.seed, "--seed")
-    names = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    options = {"split": args.split, "n": args.n, "k": args.k, "batch_size": args.batch_size,
-               "features": args.features, "seed": args.seed, "device": str(resolve_device(args.device)),
-               "kid_subsets": args.kid_subsets, "kid_subset_size": args.kid_subset_size,
-               "critic_steps": args.critic_steps, "diversity": args.diversity,
-               "allow_data_change": args.allow_data_change, "checkpoint": args.checkpoint}
-    evaluate(args.dir, names, options, show=lambda results: print(json.dumps(results, indent=2), flush=True))
+    config = EvalConfig(metrics=args.metrics, split=args.split, batch_size=args.batch_size, seed=args.seed,
+                        device=str(resolve_device(args.device)), checkpoint=args.checkpoint,
+                        **{k: getattr(args, k) for k in EVAL_SETTINGS})
+    evaluate(args.dir, config, recompute=args.recompute, allow_data_change=args.allow_data_change,
+             say=lambda text: print(text, file=sys.stderr),
+             show=lambda results: print(json.dumps(results, indent=2), flush=True))
     _refresh_page(args.dir)
     return 0
 
@@ -351,12 +342,13 @@ def cmd_report(args, extra) -> int:
 
 
 def cmd_metrics(args, extra) -> int:
-    from . import metrics  # noqa: F401
-    from .evaluate import METRICS
+    from .metrics.base import METRICS
 
     width = max([len(n) for n in METRICS.names()] or [0])
     for name, m in METRICS.items():
         print(f"{name:<{width}}  {m.description}")
+        if m.defaults_text():
+            print(f"{'':<{width}}  reads: {m.defaults_text()}")
     return 0
 
 
@@ -369,7 +361,6 @@ def cmd_pictures(args, extra) -> int:
         print(p)
     if not written:
         print(f"{args.dir}: this model has no encoder; its pictures are the sample grids and curves in samples/")
-    _refresh_page(args.dir)
     return 0
 
 
@@ -389,13 +380,14 @@ def cmd_sweep(args, extra) -> int:
 
 
 def cmd_reproduce(args, extra) -> int:
-    from .reproduce import REPRODUCTIONS
+    from .reproduce.catalog import REPRODUCTIONS
 
     return REPRODUCTIONS.get(args.table).run(args) or 0
 
 
 def cmd_explain(args, extra) -> int:
-    from .explain import EXPLAINERS, one_thread
+    from .explain import one_thread
+    from .explain.catalog import EXPLAINERS
 
     explainer = EXPLAINERS.get(args.name)
     Path(args.out).mkdir(parents=True, exist_ok=True)

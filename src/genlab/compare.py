@@ -1,6 +1,7 @@
 """`genlab compare DIR1 DIR2 ...`: one table of every evaluated metric across runs.
 
-Reads each run's ``config.json`` and ``evaluation.json`` (never the trainer's internals). One row per run;
+Reads each run's ``config.json`` and ``evaluation.json`` (never the trainer's internals), leaving out (with a
+note) results computed on another checkpoint than the run's latest. One row per run;
 first the run settings that differ between the runs (model, dataset, training length ...), then one
 column per metric value. Two numbers share a column only when they were computed with the same
 *comparability settings* (feature extractor and its identity, sample counts, reference split, the
@@ -20,13 +21,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .errors import ConfigError
-from .evaluate import EVALUATION
+from .evaluate import EVALUATION, current_results
 from .rundir import RunDir, atomic_path
-from .runfiles import read_evaluation
 
-# settings that never split a column: when and by which version a number was computed, and the
-# evaluation seed (another seed is another draw of the same protocol; the notes say when seeds differ)
-INCIDENTAL = {"evaluated", "genlab_version", "seed"}
+# settings that never split a column: when, by which version and on which checkpoint a number was computed,
+# and the evaluation seed (another seed is another draw of the same protocol; the notes say when seeds differ)
+INCIDENTAL = {"evaluated", "genlab_version", "seed", "checkpoint"}
 # run settings shown when they differ between runs
 RUN_FIELDS = {
     "model": lambda c: c.get("model"),
@@ -42,37 +42,92 @@ RUN_FIELDS = {
 }
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """A number with its standard error: ``m +- se`` in markdown, two columns (NAME, NAME_se) in CSV.
+    `note`: said after it in markdown only (e.g. "1 of 3 seeds diverged")."""
+
+    value: float
+    se: Optional[float] = None
+    note: str = ""
+
+
 @dataclass
 class Table:
-    header: list[str]
+    """A table of numbers written two ways from one object: markdown for people (a document with a title, an
+    introduction, the table, notes and sections) and CSV for programs (the header and the rows only).
+
+    Cells are numbers, text, None (empty) or ``Estimate``; floats keep their full precision in CSV unless
+    ``digits`` rounds them, and are shown with the column's format in markdown (``formats``, default .4g)."""
+
+    header: list[str]  # column names (the CSV header; the markdown header unless `labels` names a column)
     rows: list[list[Any]]
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # bullet lines under the markdown table
+    title: str = ""  # the markdown document's heading
+    intro: str = ""  # a paragraph before the table
+    labels: dict[str, str] = field(default_factory=dict)  # markdown header of a column
+    formats: dict[str, str] = field(default_factory=dict)  # markdown number format of a column, e.g. ".2f"
+    sections: list[tuple[str, str]] = field(default_factory=list)  # (heading, markdown body) after the notes
+    digits: Optional[int] = None  # CSV: floats rounded to this many decimal places
 
     def markdown(self) -> str:
-        lines = ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
-        lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in self.rows]
+        lines = [f"# {self.title}", ""] if self.title else []
+        if self.intro:
+            lines += [self.intro, ""]
+        lines += ["| " + " | ".join(self.labels.get(h, h) for h in self.header) + " |", "|" + "---|" * len(self.header)]
+        lines += ["| " + " | ".join(_fmt(v, self.formats.get(h, ".4g")) for h, v in zip(self.header, row)) + " |"
+                  for row in self.rows]
         if self.notes:
             lines += [""] + [f"- {n}" for n in self.notes]
+        for heading, body in self.sections:
+            lines += ["", f"## {heading}", "", body.rstrip("\n")]
         return "\n".join(lines) + "\n"
 
     def csv(self) -> str:
+        estimates = {j for row in self.rows for j, v in enumerate(row) if isinstance(v, Estimate)}
+        header = [c for j, h in enumerate(self.header) for c in ([h, f"{h}_se"] if j in estimates else [h])]
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(self.header)
-        w.writerows([["" if v is None else v for v in row] for row in self.rows])
+        w.writerow(header)
+        for row in self.rows:
+            cells = []
+            for j, v in enumerate(row):
+                if j in estimates:
+                    cells += [self._csv_value(v.value), self._csv_value(v.se)] if isinstance(v, Estimate) \
+                        else [self._csv_value(v), ""]
+                else:
+                    cells.append(self._csv_value(v))
+            w.writerow(cells)
         return buf.getvalue()
 
+    def _csv_value(self, v: Any) -> Any:
+        if v is None:
+            return ""
+        if isinstance(v, float) and self.digits is not None:
+            return round(v, self.digits)
+        return v
 
-def _fmt(v: Any) -> str:
+    @classmethod
+    def from_records(cls, records: list[dict], fields: Optional[list[str]] = None, **kwargs) -> "Table":
+        """A table with one row per dict; columns `fields`, or the first record's keys."""
+        header = list(fields or records[0])
+        return cls(header, [[r.get(h) for h in header] for r in records], **kwargs)
+
+
+def _fmt(v: Any, spec: str = ".4g") -> str:
     if v is None:
         return "-"
+    if isinstance(v, Estimate):
+        text = f"{v.value:{spec}}" if v.se is None else f"{v.value:{spec}} +- {v.se:{spec}}"
+        return f"{text} ({v.note})" if v.note else text
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return f"{v:{spec}}"
     return str(v)
 
 
 def load_runs(paths: list[str | Path]) -> list[dict]:
-    """Each run's name, config and evaluation results; a clear error for a run never evaluated."""
+    """Each run's name, config and current evaluation results (those computed on its latest checkpoint; the
+    others are listed under "stale"); a clear error for a run never evaluated."""
     if len(paths) < 1:
         raise ConfigError("name at least one run directory to compare")
     seen: dict[Path, str] = {}
@@ -88,7 +143,8 @@ def load_runs(paths: list[str | Path]) -> list[dict]:
         if not file.exists():
             raise ConfigError(f"{run.path} has not been evaluated yet (no {EVALUATION}); run "
                               f"`genlab evaluate {run.path} --metrics ...` first")
-        runs.append({"name": str(p), "config": run.read_config(), "evaluation": read_evaluation(file)})
+        current, stale = current_results(run.path)
+        runs.append({"name": str(p), "config": run.read_config(), "evaluation": current, "stale": stale})
     return runs
 
 
@@ -125,6 +181,12 @@ def compare(runs: list[dict]) -> Table:
         if len(set(seeds.values())) > 1:
             notes.append(f"{metric}: evaluated with different seeds: "
                          + ", ".join(f"{name} seed={seed}" for name, seed in seeds.items()))
+    for r in runs:
+        for metric, result in r.get("stale", {}).items():
+            made_on = result["settings"]["checkpoint"]
+            notes.append(f"{r['name']}: {metric} left out: it was computed on the {made_on.get('name', 'latest')} "
+                         f"checkpoint at step {made_on['step']}, which holds other weights now or is gone (resumed, "
+                         f"trained again or a new best); evaluate it again")
     return Table(header, cells, notes)
 
 

@@ -100,6 +100,23 @@ class DataConfig:
         check(self.channels in (0, 1, 3), "channels", "must be 0 (auto), 1 or 3")
 
 
+# The settings of `genlab evaluate` that only some metrics read, each with one meaning for every metric:
+# its flag, what it sets, and its type (int, str, or a tuple of choices). metrics.base.EvalConfig holds them;
+# each metric declares its defaults.
+EVAL_SETTINGS = {
+    "k": ("--k", "importance samples per data example", int),
+    "n_data": ("--n-data", "data examples scored, the first of the split (default: all of it)", int),
+    "n_samples": ("--n", "generated samples, compared with as many real examples", int),
+    "features": ("--features", "feature space: classifier, inception or raw (default: classifier for images, "
+                               "raw for points)", str),
+    "kid_subsets": ("--kid-subsets", "number of KID subsets", int),
+    "kid_subset_size": ("--kid-subset-size", "examples per KID subset", int),
+    "critic_steps": ("--critic-steps", "training steps of the independent critic", int),
+    "diversity": ("--diversity", "diversity over all pairs of samples, or per class (by the domain classifier) "
+                                 "and averaged", ("all", "within-class")),
+}
+
+
 def check(ok: bool, name: str, why: str) -> None:
     """Raise a ConfigError naming the field when a validation fails."""
     if not ok:
@@ -256,6 +273,7 @@ def parse_override_args(args: list[str]) -> dict[str, str]:
 __all__ = [
     "TrainConfig",
     "DataConfig",
+    "EVAL_SETTINGS",
     "apply_overrides",
     "resolve_key",
     "field_type",

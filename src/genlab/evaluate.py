@@ -1,142 +1,105 @@
 """`genlab evaluate`: metrics computed from a finished run directory, never from the trainer's internals.
 
-A metric is a registered function ``fn(ctx) -> dict``. ``ctx`` (an ``EvalContext``) gives the run's
-config, its trained model, its data splits and the user's options; the function returns a flat dict of
-numbers together with the settings they were computed with. Results are merged into ``DIR/evaluation.json``
-(one entry per metric, replaced when the metric is computed again) and printed as JSON.
+``evaluate(DIR, EvalConfig(metrics=(...), ...))`` checks that every chosen metric applies to the run before
+computing anything, then, for each metric, re-uses the result stored for exactly these settings, this
+checkpoint and this data (``DIR/eval-cache/``, see ``metrics/base.py``) or computes and stores it. The
+results are merged into ``DIR/evaluation.json`` (one entry per metric, the latest) and returned; each
+carries its settings, among them the checkpoint it was computed on.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
-
-import torch
+from typing import Callable, Optional
 
 from . import __version__
-from .errors import ConfigError, GenlabError, RunDirError
-from .registry import Registry
+from .errors import ConfigError, RunDirError
+from .metrics.base import (EVALUATION, METRICS, EvalConfig, EvalContext, NotApplicable, checkpoint_identity,
+                           register_metric)
+from .rundir import write_json
+from .runfiles import read_evaluation
 
-EVALUATION = "evaluation.json"
-
-
-class NotApplicable(GenlabError):
-    """A metric that does not apply to this run (e.g. NLL for a model without an encoder)."""
-
-
-@dataclass
-class Metric:
-    fn: Callable[["EvalContext"], dict]
-    description: str
+__all__ = ["evaluate", "current_results", "EvalConfig", "EvalContext", "NotApplicable", "METRICS",
+           "register_metric", "EVALUATION"]
 
 
-METRICS: Registry = Registry("metric")
+def evaluate(path: str | Path, config: EvalConfig | list[str], options: Optional[dict] = None,
+             recompute: bool = False, say: Optional[Callable[[str], None]] = None,
+             show: Optional[Callable[[dict], None]] = None, allow_data_change: bool = False) -> dict:
+    """Compute (or re-use) the metrics of `config` for the run at `path`, merge them into its evaluation
+    file and return them: {metric: {value: ..., "settings": {...}}}.
 
-
-def register_metric(name: str, description: str):
-    def add(fn):
-        METRICS.add(name, Metric(fn, description))
-        return fn
-
-    return add
-
-
-@dataclass
-class EvalContext:
-    """What a metric may read: the run directory and the user's options (never the trainer)."""
-
-    path: Path
-    options: dict[str, Any] = field(default_factory=dict)  # k, split, n, seed, batch_size, device, ...
-    _cache: dict = field(default_factory=dict)
-
-    def opt(self, key: str, default=None):
-        v = self.options.get(key)
-        return default if v is None else v
-
-    @property
-    def device(self) -> str:
-        return self.opt("device", "cpu")
-
-    @property
-    def seed(self) -> int:
-        return int(self.opt("seed", 0))
-
-    def generator(self, offset: int = 0) -> torch.Generator:
-        """A fresh generator seeded from the evaluation seed (each metric draws from its own)."""
-        return torch.Generator(device=self.device).manual_seed(self.seed + offset)
-
-    def _load(self):
-        if "model" not in self._cache:
-            from .api import load_trained
-
-            run, cfg, model = load_trained(self.path, self.device, self.opt("checkpoint", "latest"))
-            self._cache.update(run=run, cfg=cfg, model=model)
-        return self._cache
-
-    @property
-    def run(self):
-        return self._load()["run"]
-
-    @property
-    def cfg(self) -> dict:
-        return self._load()["cfg"]
-
-    @property
-    def model(self):
-        return self._load()["model"]
-
-    def data(self, split: Optional[str] = None):
-        """The run's dataset (as configured for training, in the model's value range) for `split`."""
-        from .config import DataConfig, from_dict
-        from .data.base import load_data
-
-        split = split or self.opt("split", "test")
-        key = ("data", split)
-        if key not in self._cache:
-            dcfg = from_dict(DataConfig, {**self.cfg["data"], "subset": 0}, "data")
-            self._cache[key] = load_data(dcfg, preferred_range=self.model.info.range, device=self.device,
-                                         seed=self.seed, split=split)
-        return self._cache[key]
-
-
-def evaluate(path: str | Path, names: list[str], options: Optional[dict] = None,
-             show: Optional[Callable[[dict], None]] = None) -> dict:
-    """Compute the named metrics for a run, merge them into its evaluation file and return them.
-
-    `show` is given the results before they are stored, so that a folder that cannot be written (read-only,
-    full) loses nothing that was computed."""
-    from . import metrics as _metrics  # noqa: F401  (registers every built-in metric)
-    from .api import read_run
+    `config`: an ``EvalConfig``, or (earlier callers) a list of metric names with an options dict.
+    `recompute`: compute even where a stored result exists. `say`: told which results were re-used. `show`:
+    given the results before they are stored, so that a folder that cannot be written (read-only, full)
+    loses nothing that was computed. Refuses a run whose data changed since it was trained, unless
+    `allow_data_change`."""
     from .data.fingerprint import check_data_unchanged
-    from .rundir import write_json
-    from .runfiles import read_evaluation
 
-    if not names:
+    if not isinstance(config, EvalConfig):
+        config = EvalConfig.from_options(config, options)
+    if not config.metrics:
         raise ConfigError(f"name at least one metric with --metrics; choose from: {', '.join(METRICS.names())}")
-    chosen = [(n, METRICS.get(n)) for n in names]  # unknown names fail before any work
-    run, cfg, _ = read_run(path)
-    options = dict(options or {})
-    check_data_unchanged(cfg.get("data_fingerprint"), cfg["data"], f"cannot evaluate {run.path}",
-                         bool(options.pop("allow_data_change", False)))
-    file = run.path / EVALUATION
-    stored = read_evaluation(file) if file.exists() else {}  # a damaged file is reported before the work
-    ctx = EvalContext(Path(path), options)
-    results = {}
-    for name, metric in chosen:
-        out = metric.fn(ctx)
-        out.setdefault("settings", {})
-        out["settings"].update(genlab_version=__version__, seed=ctx.seed, checkpoint=ctx.opt("checkpoint", "latest"),
-                               evaluated=_dt.datetime.now().isoformat(timespec="seconds"))
-        results[name] = out
+    ctx = EvalContext(Path(path), config)
+    cfg = ctx.run_config
+    check_data_unchanged(cfg.get("data_fingerprint"), cfg["data"], f"cannot evaluate {ctx.path}", allow_data_change)
+    file = ctx.path / EVALUATION
+    if file.exists():
+        read_evaluation(file)  # a damaged file is reported before the work
+    metrics = [METRICS.get(name) for name in config.metrics]
+    for metric in metrics:  # every metric applies, or nothing is computed
+        metric.check(ctx)
+    results, computed = {}, []
+    for metric in metrics:
+        mctx = ctx.for_metric(metric)
+        out = None if recompute else mctx.stored()
+        if out is None:
+            out = metric.fn(mctx)
+            out.setdefault("settings", {})
+            out["settings"].update(genlab_version=__version__, seed=ctx.seed, checkpoint=mctx.checkpoint(),
+                                   evaluated=_dt.datetime.now().isoformat(timespec="seconds"))
+            computed.append((mctx, out))
+        elif say is not None:
+            say(f"{metric.name}: re-used the result stored on {out['settings'].get('evaluated')} for these settings "
+                f"and this checkpoint (--recompute computes it again)")
+        results[metric.name] = out
     if show is not None:
         show(results)
-    stored = read_evaluation(file) if file.exists() else {}  # again: another evaluation may have stored meanwhile
-    stored.update(results)
     try:
-        write_json(file, stored)
+        stored = read_evaluation(file) if file.exists() else {}  # again: another evaluation may have stored meanwhile
+        merged = {**stored, **results}
+        if merged != stored:
+            write_json(file, merged)
+        for mctx, out in computed:
+            mctx.store(out)
     except OSError as e:
-        raise RunDirError(f"cannot store the results in {file}: {e.strerror or e}"
+        raise RunDirError(f"cannot store the results in {e.filename or file}: {e.strerror or e}"
                           + ("; they are printed above" if show is not None else "")) from None
     return results
+
+
+def current_results(path: str | Path) -> tuple[dict, dict]:
+    """The run's stored evaluation split into (current, stale): a result is stale when the checkpoint it was
+    computed on (the latest, best or step-N) holds other weights now or is gone (the run was resumed, trained
+    again, or its best replaced). Results stored without their checkpoint (earlier genlab versions) count
+    as current."""
+    path = Path(path)
+    file = path / EVALUATION
+    stored = read_evaluation(file) if file.exists() else {}
+    now: dict[str, Optional[dict]] = {}
+    current, stale = {}, {}
+    for name, result in stored.items():
+        made_on = result.get("settings", {}).get("checkpoint")
+        if isinstance(made_on, dict):
+            which = made_on.get("name", "latest")
+            if which not in now:
+                try:
+                    now[which] = checkpoint_identity(path, which)
+                except RunDirError:  # that checkpoint is gone
+                    now[which] = None
+            fresh = now[which] is not None and all(now[which][k] == made_on[k] for k in ("step", "weights"))
+        else:
+            fresh = True
+        (current if fresh else stale)[name] = result
+    return current, stale

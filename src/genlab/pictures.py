@@ -1,6 +1,6 @@
-"""Pictures of a trained run, read from its run directory (`genlab pictures DIR`; also written at the
-end of training). Every model has its sample grid and loss curves (written by the trainer); models with an
-encoder (``posterior_mean`` and ``reconstruct``, the VAE family) also get:
+"""Pictures of a trained run, read from its run directory (`genlab pictures DIR`; `genlab train` and
+`genlab resume` draw them after training). Every model has its sample grid and loss curves (written by the trainer); models with an
+encoder (``models.base.Encodes``: the VAE family and the autoencoding GANs) also get:
 
     reconstructions.png   test images (odd rows) above their reconstructions (even rows)
     interpolations.png    decodings of straight lines in z between pairs of test images
@@ -9,11 +9,11 @@ encoder (``posterior_mean`` and ``reconstruct``, the VAE family) also get:
     manifold.png          2-D latents: the decoder's mean over a grid of z at the prior's quantiles
                           (Kingma & Welling 2013, figure 4)
 
-Translation models (``translation_rows``, CycleGAN) on images get:
+Translation models (``models.base.Translates``: CycleGAN) on images get:
 
     translations.png      test images of each domain above their translations and cycle reconstructions
 
-Models with latent codes (``traversals``, InfoGAN) on images get:
+Models with latent codes (``models.base.InfersCodes``: InfoGAN) on images get:
 
     traversals.png        one panel per code: along each row one code varies (every category, or a continuous
                           code from -2 to 2), the noise and the other codes stay fixed
@@ -28,21 +28,29 @@ import numpy as np
 import torch
 
 from .errors import DataError
+from .load import load_trained
+from .models.base import Encodes, InfersCodes, Translates
 from .plots import _pyplot, _save, save_image_grid
 
 N_SCATTER = 1000  # test images in the latent scatter (t-SNE cost grows with it)
 
 
 def make_pictures(path: str | Path, device: str = "cpu", checkpoint: str = "latest") -> list[Path]:
-    """Write the pictures that apply to the run at `path`; returns the files written. Another `checkpoint`
-    than the latest (best, step-N) names its pictures NAME-CHECKPOINT.png."""
-    from .api import load_trained
+    """Write the pictures that apply to the run at `path`, then its page (``report.html``) with them;
+    returns the pictures written. Another `checkpoint` than the latest (best, step-N) names its pictures
+    NAME-CHECKPOINT.png."""
+    from .report.live import refresh_run_report
 
     run, cfg, model = load_trained(path, device, checkpoint)
-    sfx = "" if checkpoint == "latest" else f"-{checkpoint}"
-    encodes = hasattr(model, "posterior_mean") and hasattr(model, "reconstruct")
-    translates = hasattr(model, "translation_rows") and model.info.kind == "image"
-    if hasattr(model, "traversals") and model.info.kind == "image":
+    written = _draw(run, cfg, model, device, "" if checkpoint == "latest" else f"-{checkpoint}")
+    refresh_run_report(run.path, final=True)
+    return written
+
+
+def _draw(run, cfg: dict, model, device: str, sfx: str) -> list[Path]:
+    encodes = isinstance(model, Encodes)
+    translates = isinstance(model, Translates) and model.info.kind == "image"
+    if isinstance(model, InfersCodes) and model.info.kind == "image":
         return [_traversals(model, run.samples / f"traversals{sfx}.png")]
     if not (encodes or translates):
         return []

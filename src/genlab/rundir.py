@@ -5,7 +5,8 @@
     DIR/config.json      fully resolved configs, model name, data info and fingerprint, seed, resume history
     DIR/metrics.jsonl    one JSON object per logging step
     DIR/status.json      running / finished / interrupted / failed, with the step and a message
-    DIR/evaluation.json  metrics computed by `genlab evaluate`
+    DIR/evaluation.json  the latest result of each metric computed by `genlab evaluate`
+    DIR/eval-cache/      every evaluation result (METRIC-KEY.json), keyed by what changes the number
     DIR/samples/         fixed-noise sample grids and other pictures (PNG), curves.png
     DIR/checkpoints/step-XXXXXXXX/{model.safetensors,state.pt}
     DIR/report.html, DIR/tensorboard/   written by `genlab report`
@@ -24,6 +25,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -42,9 +44,14 @@ CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 STATUS = "status.json"
 EVALUATION = "evaluation.json"
+EVAL_CACHE = "eval-cache"
 SAMPLES, CHECKPOINTS = "samples", "checkpoints"
 REPORT, TENSORBOARD = "report.html", "tensorboard"  # written by `genlab report`
 STATES = ("running", "finished", "interrupted", "failed")  # what status.json may say
+WEIGHTS, STATE = "model.safetensors", "state.pt"  # the two files of a checkpoint folder
+BEST = "best"  # checkpoints/best: the best evaluation's checkpoint (genlab.live_eval)
+BEST_INFO = "best.json"  # in checkpoints/best: its step, metric and value
+_STEP_DIR = re.compile(r"^step-(\d{8,})$")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -356,8 +363,6 @@ class RunDir:
         st = self.read_status()
         if st.get("state") != "running":
             return st
-        from .checkpoint import latest_checkpoint, step_of
-
         ckpt = latest_checkpoint(self.checkpoints)
         reached = max([st["step"], step_of(ckpt) if ckpt else 0] + [r["step"] for r in self.read_metrics()[-1:]])
         holder = self.holder()
@@ -396,6 +401,31 @@ class RunDir:
 
 
 # ----------------------------------------------------------------------------------------------------
+# checkpoint folders (written and read by ``checkpoint``)
+
+
+def step_of(path: Path) -> Optional[int]:
+    """The step of a checkpoint folder's name (``step-00000012`` -> 12), or None for other names."""
+    m = _STEP_DIR.match(Path(path).name)
+    return int(m.group(1)) if m else None
+
+
+def list_checkpoints(folder: Path) -> list[Path]:
+    """Checkpoint folders, oldest first (complete unless damaged by hand: a folder appears only by a rename
+    once both files are written, and loading one with a file missing says so)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [(step_of(p), p) for p in folder.iterdir() if step_of(p) is not None and p.is_dir()]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(folder: Path) -> Optional[Path]:
+    found = list_checkpoints(folder)
+    return found[-1] if found else None
+
+
+# ----------------------------------------------------------------------------------------------------
 # what --overwrite may delete
 
 
@@ -417,12 +447,11 @@ def _unexpected(p: Path) -> list[str]:
         elif name == TENSORBOARD or name.startswith(f".{TENSORBOARD}-"):  # `genlab report --tensorboard`'s
             if not e.is_dir() or e.is_symlink():
                 odd.append(name)
-        elif name == SAMPLES and e.is_dir() and not e.is_symlink():
+        elif name in (SAMPLES, EVAL_CACHE) and e.is_dir() and not e.is_symlink():
+            kind = ".png" if name == SAMPLES else ".json"
             odd += [f"{name}/{s.name}" for s in _entries(e)
-                    if not ((s.suffix == ".png" or is_leftover(s.name)) and s.is_file() and not s.is_symlink())]
+                    if not ((s.suffix == kind or is_leftover(s.name)) and s.is_file() and not s.is_symlink())]
         elif name == CHECKPOINTS and e.is_dir() and not e.is_symlink():
-            from .checkpoint import BEST, BEST_INFO, STATE, WEIGHTS, step_of
-
             for c in _entries(e):
                 if not ((step_of(c) is not None or c.name == BEST or is_leftover(c.name)) and c.is_dir()
                         and not c.is_symlink()):

@@ -197,6 +197,8 @@ HISTORY_ENTRY = Record(step=(int, True), date=(str, True), genlab_version=(str, 
                        changed=(dict[str, Any], True))
 STATUS = Record(state=(Literal["running", "finished", "interrupted", "failed"], True), step=(int, True),
                 message=(str, True))
+# the checkpoint a result was computed on (a name alone: written by genlab before the evaluation cache)
+CHECKPOINT_ID = Record(name=(str, False), step=(int, True), weights=(str, True))
 EVALUATION_ENTRY = Record(settings=(dict[str, Any], False))
 
 
@@ -240,6 +242,10 @@ def read_status(path: Path | str) -> dict:
 def read_evaluation(path: Path | str) -> dict:
     found = load_json(path)
     check_type(found, dict[str, EVALUATION_ENTRY], path, "")
+    for name, entry in found.items():
+        made_on = entry.get("settings", {}).get("checkpoint")
+        if not isinstance(made_on, str) and made_on is not None:
+            check_record(made_on, CHECKPOINT_ID, path, f"{name}.settings.checkpoint")
     return found
 
 

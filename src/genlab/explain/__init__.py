@@ -8,7 +8,8 @@ computation with a known answer that writes one PNG and prints its numbers in un
 - ``gradients``: score-function (REINFORCE) against reparameterized gradients of the ELBO.
 - ``iwae-bound``: the IWAE bound rising with K toward log p(x).
 
-Each is a registered ``Explainer`` (a module of this package); the exact answers come from the linear
+Each is a registered ``Explainer`` (a module of this package; importing ``explain.catalog`` registers them
+all, this package does not import them: they import it); the exact answers come from the linear
 Gaussian model in ``linear_gaussian.py``, where log p(x), the posterior and the ELBO are closed-form.
 """
 
@@ -32,11 +33,6 @@ class Explainer:
 
 
 EXPLAINERS: Registry = Registry("explainer")
-
-
-def load_all() -> None:
-    """Import the built-in explainers (registration)."""
-    from . import divergences, gan_1d, gradients, importance, iwae_bound  # noqa: F401
 
 
 def common_arguments(p: argparse.ArgumentParser, seed: bool = True) -> None:

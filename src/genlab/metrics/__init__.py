@@ -1,4 +1,4 @@
-"""Evaluation metrics. Importing this package registers every built-in metric with ``genlab.evaluate``."""
+"""Evaluation metrics. Importing this package registers every built-in metric in ``base.METRICS``."""
 
 from . import likelihood  # noqa: F401
 from . import codes, critic, sample_quality, ssim  # noqa: F401

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..evaluate import NotApplicable, register_metric
-from .samples import DEFAULT_N, FRESH_SAMPLES_SEED, sample_size
+from ..models.base import InfersCodes
+from .base import EvalContext, NotApplicable, register_metric
+from .samples import FRESH_SAMPLES_SEED, N_SAMPLES
 
 CHANCE_DRAWS = 10
 CHUNK = 500
@@ -32,15 +33,20 @@ def cluster_purity(clusters: np.ndarray, labels: np.ndarray) -> float:
     return float(table.max(axis=1).sum() / len(labels))
 
 
+def _categorical(run_config: dict) -> str | None:
+    if run_config["model_config"].get("categories", 0) >= 2:
+        return None
+    return f"it needs a categorical code, and this {run_config['model']} has none (categories < 2)"
+
+
 @register_metric("codes", "InfoGAN's categorical code: purity of its clusters of test images against the "
-                 "classes (beside chance), and the information bound log K - CE (beside log K)")
-def codes_metric(ctx) -> dict:
+                 "classes (beside chance), and the information bound log K - CE (beside log K)",
+                 settings={"n_samples": N_SAMPLES}, needs=InfersCodes, applies=_categorical,
+                 hint="the codes metric scores a categorical code")
+def codes_metric(ctx: EvalContext) -> dict:
     model = ctx.model
-    if not hasattr(model, "infer_codes") or getattr(model.cfg, "categories", 0) < 2:
-        raise NotApplicable(f"the codes metric needs a model with a categorical code (infogan); "
-                            f"{ctx.cfg['model']!r} has none")
-    size = sample_size(ctx)
-    data = ctx.data(size["split"])
+    split = ctx.config.split
+    data = ctx.data(split)
     if data.y is None:
         raise NotApplicable(f"the codes metric needs labelled data; {model.info.name!r} has no labels")
     k = model.cfg.categories
@@ -50,7 +56,7 @@ def codes_metric(ctx) -> dict:
     clusters, labels = probs.argmax(1).numpy(), data.y.cpu().numpy()
     rng = np.random.default_rng(ctx.seed)
     chance = np.mean([cluster_purity(clusters, rng.permutation(labels)) for _ in range(CHANCE_DRAWS)])
-    n = min(int(ctx.opt("n", DEFAULT_N)), DEFAULT_N)
+    n = min(ctx.config.n_samples, N_SAMPLES)  # draws for the information bound
     gen = ctx.generator(FRESH_SAMPLES_SEED)
     ce, count = 0.0, 0
     with torch.inference_mode():
@@ -64,6 +70,6 @@ def codes_metric(ctx) -> dict:
         "purity_chance": float(chance),
         "mi_cat": math.log(k) - ce / count,
         "mi_max": math.log(k),
-        "settings": {"split": size["split"], "n_images": len(labels), "categories": k, "n_draws": count,
+        "settings": {"split": split, "n_images": len(labels), "categories": k, "n_draws": count,
                      "chance_draws": CHANCE_DRAWS},
     }

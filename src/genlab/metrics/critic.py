@@ -25,10 +25,10 @@ import torch
 from torch import nn
 
 from ..config import check
-from ..evaluate import register_metric
 from ..losses import gradient_penalty as wgan_gradient_penalty
 from ..nets import make_encoder, resolve_net
-from .samples import CRITIC_SEED, FRESH_SAMPLES_SEED, cpu_generator, real, sample_size, samples
+from .base import EvalContext, register_metric
+from .samples import CRITIC_SEED, FRESH_SAMPLES_SEED, N_SAMPLES, cpu_generator
 
 
 @dataclass(frozen=True)
@@ -88,20 +88,21 @@ def critic_distance(net: nn.Module, real_x: torch.Tensor, fake_x: torch.Tensor, 
 
 
 @register_metric("critic", "independent Wasserstein critic (alpha-GAN paper): WGAN-GP critic trained on "
-                 "training images vs samples, E D(test) - E D(fresh samples) (lower is better)")
-def critic_metric(ctx) -> dict:
-    budget = CriticBudget(steps=int(ctx.opt("critic_steps", CriticBudget.steps)))
-    size = sample_size(ctx)
-    n = size["n"]
-    pool = ctx.data(size["other"]).x.cpu()  # the critic's real examples, then two stand-in "models"
+                 "training images vs samples, E D(test) - E D(fresh samples) (lower is better)",
+                 settings={"n_samples": N_SAMPLES, "critic_steps": CriticBudget.steps})
+def critic_metric(ctx: EvalContext) -> dict:
+    budget = CriticBudget(steps=ctx.config.critic_steps)
+    size = ctx.sample_size()
+    n = size.n
+    pool = ctx.data(size.other).x.cpu()  # the critic's real examples, then two stand-in "models"
     order = torch.randperm(len(pool), generator=cpu_generator(ctx.seed + CRITIC_SEED))
     m = min(n, len(pool) // 3)
-    held_out = real(ctx, size["split"], n)
+    held_out = ctx.real(size.split, n)
     x_train, x_stand_in, x_stand_in_fresh = (pool[order[i * m: (i + 1) * m]] for i in range(3))
     x_unseen = pool[order[3 * m: 4 * m]]  # more of the other split, unseen by the real-versus-real critic
 
-    net = train_critic(x_train, samples(ctx, n), budget, cpu_generator(ctx.seed + CRITIC_SEED))
-    fresh = samples(ctx, n, FRESH_SAMPLES_SEED)
+    net = train_critic(x_train, ctx.samples(n), budget, cpu_generator(ctx.seed + CRITIC_SEED))
+    fresh = ctx.samples(n, FRESH_SAMPLES_SEED)
     value = critic_distance(net, held_out, fresh)
     value_other = critic_distance(net, x_stand_in, fresh)  # images of the other split the critic never saw
     net = train_critic(x_train, x_stand_in, budget, cpu_generator(ctx.seed + CRITIC_SEED))
@@ -114,8 +115,8 @@ def critic_metric(ctx) -> dict:
         "critic_real": value_real,
         **other,
         "settings": {
-            "n_real": n, "n_fake": n, "reference_split": size["split"], "critic_train_split": size["other"],
-            "n_critic_train": m, "real_vs_real": f"{size['other']} images stand in for the model (N={m})",
+            "n_real": n, "n_fake": n, "reference_split": size.split, "critic_train_split": size.other,
+            "n_critic_train": m, "real_vs_real": f"{size.other} images stand in for the model (N={m})",
             **{f"critic_{k}": v for k, v in asdict(budget).items()},
         },
     }

@@ -49,14 +49,17 @@ class FeatureSpec:
     description: str
     kinds: tuple[str, ...]  # data kinds it applies to ("image", "points")
     build: Callable[[dict, str, Optional[bool]], Extractor]  # (run's data config, device, progress) -> Extractor
+    # (run's data config) -> what fixes the features, known without building them (a stored evaluation's key)
+    key: Callable[[dict], str]
 
 
 FEATURES: Registry = Registry("feature extractor")
 
 
-def register_features(name: str, description: str, kinds: tuple[str, ...]):
+def register_features(name: str, description: str, kinds: tuple[str, ...],
+                      key: Optional[Callable[[dict], str]] = None):
     def add(build):
-        FEATURES.add(name, FeatureSpec(description, kinds, build))
+        FEATURES.add(name, FeatureSpec(description, kinds, build, key or (lambda data_cfg: name)))
         return build
 
     return add
@@ -64,6 +67,12 @@ def register_features(name: str, description: str, kinds: tuple[str, ...]):
 
 def default_features(kind: str) -> str:
     return "raw" if kind == "points" else "classifier"
+
+
+def features_key(name: str, data_cfg: dict) -> str:
+    """What fixes extractor `name`'s features for a run's data, without building it (no training, no
+    download): part of the key of every stored number computed with them."""
+    return FEATURES.get(name).key(data_cfg)
 
 
 def build_extractor(name: str, data_cfg: dict, kind: str, device: str = "cpu",
@@ -104,8 +113,23 @@ def _raw(data_cfg: dict, device: str, progress: Optional[bool]) -> Extractor:
     return Extractor("raw", "raw", lambda x: {"features": x.flatten(1)}, has_probs=False)
 
 
+def _classifier_key(data_cfg: dict) -> str:
+    from .classifier import classifier_key, recipe_for
+
+    return "classifier-" + classifier_key(data_cfg, recipe_for(data_cfg["dataset"]))[0]
+
+
+def _inception_key(data_cfg: dict) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"torch-fidelity-{version('torch-fidelity')}-inception-v3-compat-2048"
+    except PackageNotFoundError:
+        return "torch-fidelity-inception-v3-compat-2048"
+
+
 @register_features("classifier", "genlab's domain classifier for the dataset: penultimate layer and softmax "
-                   "(trained once and cached; works offline)", ("image",))
+                   "(trained once and cached; works offline)", ("image",), key=_classifier_key)
 def _classifier(data_cfg: dict, device: str, progress: Optional[bool]) -> Extractor:
     from .classifier import load_classifier
 
@@ -122,7 +146,7 @@ def _classifier(data_cfg: dict, device: str, progress: Optional[bool]) -> Extrac
 
 
 @register_features("inception", "ImageNet Inception-v3 (pool 2048, logits) via torch-fidelity, as in papers "
-                   "(optional extra genlab[inception]; downloads its weights once)", ("image",))
+                   "(optional extra genlab[inception]; downloads its weights once)", ("image",), key=_inception_key)
 def _inception(data_cfg: dict, device: str, progress: Optional[bool]) -> Extractor:
     try:
         import torch_fidelity

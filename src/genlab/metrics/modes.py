@@ -21,7 +21,7 @@ that a missed cell costs (1/K) log(2n/K + 1) (about 0.80 nats on ring8 and 0.21 
 averages over seeds stay finite.
 
 ``mode_coverage`` is a pure function of arrays; ``modes`` is the ``genlab evaluate`` metric that draws
-2,500 samples (``--n``) from a run on ``ring8`` or ``grid25`` with a seeded generator.
+2,500 samples (``n_samples``, ``--n``) from a run on ``ring8`` or ``grid25`` with a seeded generator.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import torch
 
 from ..data.toy import MIXTURES
 from ..errors import ConfigError
-from ..evaluate import EvalContext, register_metric
+from .base import EvalContext, register_metric
 
 HQ_STDS = 3.0  # a sample within this many standard deviations of its nearest mode is high quality
 N_SAMPLES = 2500
@@ -75,16 +75,18 @@ def sample_points(model, n: int, generator: torch.Generator, chunk: int = 5000) 
     return model.info.to_data_space(torch.cat(parts)).double().cpu().numpy()
 
 
+def _on_a_mixture(run_config: dict) -> str | None:
+    dataset = run_config["data"]["dataset"]
+    return None if dataset in MIXTURES else (f"it needs a run on one of the 2-D mixtures "
+                                             f"({', '.join(sorted(MIXTURES))}); this one was trained on {dataset!r}")
+
+
 @register_metric("modes", "ring8/grid25 only: modes captured, % high-quality samples, reverse KL (VEEGAN protocol); "
-                          "Voronoi cells covered and KL(uniform || cell histogram) of all samples")
+                          "Voronoi cells covered and KL(uniform || cell histogram) of all samples",
+                 settings={"n_samples": N_SAMPLES}, applies=_on_a_mixture)
 def modes_metric(ctx: EvalContext) -> dict:
-    dataset = ctx.cfg["data"]["dataset"]
-    if dataset not in MIXTURES:
-        raise ConfigError(f"the 'modes' metric needs a run on one of the 2-D mixtures "
-                          f"({', '.join(sorted(MIXTURES))}); {ctx.path} was trained on {dataset!r}")
-    n = int(ctx.opt("n", N_SAMPLES))
-    if n < 1:
-        raise ConfigError("--n must be at least 1")
+    dataset = ctx.run_config["data"]["dataset"]
+    n = ctx.config.n_samples
     mixture = MIXTURES[dataset]
     x = sample_points(ctx.model, n, ctx.generator())
     out = mode_coverage(x, mixture["modes"](), mixture["std"])

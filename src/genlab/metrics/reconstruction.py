@@ -1,38 +1,34 @@
 """Reconstruction metrics: how well a model maps held-out data back to itself.
 
-``reconstruction`` (models with ``reconstruct``: the VAE family and the autoencoding GANs vaegan, aae,
-bigan, alphagan): for each test example x, the error between x and its reconstruction x^ = reconstruct(x)
+``reconstruction`` (models with an encoder, ``models.base.Encodes``: the VAE family and the autoencoding
+GANs vaegan, aae, bigan, alphagan): for each test example x, the error between x and its reconstruction x^ = reconstruct(x)
 (the decoder's mean at the posterior mean or code), in data space (images in [0, 1], points as they are):
 
     mse = mean over examples of mean_d (x_d - x^_d)^2,    l1 = mean over examples of mean_d |x_d - x^_d|
 
-``cycle`` (translation models with ``cycle``: CycleGAN): the cycle errors |F(G(a)) - a| and |G(F(b)) - b|
+``cycle`` (translation models, ``models.base.Translates``: CycleGAN): the cycle errors |F(G(a)) - a| and |G(F(b)) - b|
 on the test split of both domains, averaged over dimensions in model space (as in training).
 
-Each comes with its standard error over examples and the settings it was computed with. Test images of a
-dynamically binarized run are binarized once with the evaluation seed, as for the likelihood metrics.
+Each comes with its standard error over examples and the settings it was computed with. They score the
+first ``n_data`` examples of the split, as the likelihood metrics do (``EvalContext.eval_batch``).
 """
 
 from __future__ import annotations
 
 import torch
 
-from ..evaluate import EvalContext, NotApplicable, register_metric
-from .likelihood import _mean_se, _test_batch
+from ..models.base import Encodes, Translates
+from .base import EvalContext, mean_se, register_metric
 
 CHUNK = 500  # examples per forward pass
 
 
-@register_metric("reconstruction", "mean squared and absolute error between test data and reconstruct(x)")
+@register_metric("reconstruction", "mean squared and absolute error between test data and reconstruct(x)",
+                 settings={"n_data": None}, needs=Encodes,
+                 hint="so it cannot reconstruct its input (for a translation model, use the cycle metric)")
 def reconstruction(ctx: EvalContext) -> dict:
     model = ctx.model
-    if not hasattr(model, "reconstruct"):
-        hint = "; for a translation model, use the cycle metric" if hasattr(model, "cycle") else ""
-        raise NotApplicable(
-            f"reconstruction needs a model with an encoder and a decoder (the VAE family, vaegan, aae, bigan, "
-            f"alphagan); {ctx.cfg['model']!r} has none, so it cannot reconstruct its input{hint}"
-        )
-    batch, settings = _test_batch(ctx)
+    batch, settings = ctx.eval_batch()
     x = batch.x.to(model.device)
     y = batch.y.to(model.device) if model.conditional else None
     sq, ab = [], []
@@ -43,21 +39,19 @@ def reconstruction(ctx: EvalContext) -> dict:
             diff = (model.info.to_data_space(rec) - model.info.to_data_space(xb)).flatten(1).double()
             sq.append(diff.pow(2).mean(1))
             ab.append(diff.abs().mean(1))
-    mse, mse_se = _mean_se(torch.cat(sq))
-    l1, l1_se = _mean_se(torch.cat(ab))
+    mse, mse_se = mean_se(torch.cat(sq))
+    l1, l1_se = mean_se(torch.cat(ab))
     space = "images in [0, 1]" if model.info.kind == "image" else "points as they are"
     return {"mse": mse, "mse_se": mse_se, "l1": l1, "l1_se": l1_se,
             "settings": {**settings, "space": f"data space: {space}",
                          "reduction": "mean over dimensions per example, then over examples"}}
 
 
-@register_metric("cycle", "translation models: cycle errors |F(G(a)) - a| and |G(F(b)) - b| on the test split")
+@register_metric("cycle", "translation models: cycle errors |F(G(a)) - a| and |G(F(b)) - b| on the test split",
+                 settings={"n_data": None}, needs=Translates)
 def cycle(ctx: EvalContext) -> dict:
     model = ctx.model
-    if not hasattr(model, "cycle"):
-        raise NotApplicable(f"cycle needs a translation model between two domains (cyclegan); "
-                            f"{ctx.cfg['model']!r} is not one")
-    batch, settings = _test_batch(ctx)
+    batch, settings = ctx.eval_batch()
     a, b = batch.x.to(model.device), batch.x_b.to(model.device)
     errors: dict[str, list[torch.Tensor]] = {"a": [], "b": []}
     with torch.inference_mode():
@@ -66,7 +60,7 @@ def cycle(ctx: EvalContext) -> dict:
                 errors[k].append(v.double())
     out: dict = {}
     for k, name in (("a", "cycle_a"), ("b", "cycle_b")):
-        out[name], out[f"{name}_se"] = _mean_se(torch.cat(errors[k]))
+        out[name], out[f"{name}_se"] = mean_se(torch.cat(errors[k]))
     out["settings"] = {**settings, "space": "model space, as in training",
                        "cycle_a": "mean |F(G(a)) - a| over dimensions, then over examples",
                        "cycle_b": "mean |G(F(b)) - b| over dimensions, then over examples"}

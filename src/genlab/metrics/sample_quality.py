@@ -27,8 +27,9 @@ import math
 import numpy as np
 import torch
 
-from ..evaluate import NotApplicable, register_metric
-from .samples import KID_SEED, cpu_generator, draw_samples, feature_sets, real_examples, sample_size
+from .base import EvalContext, NotApplicable, register_metric
+from .features import extract
+from .samples import FRESH_SAMPLES_SEED, KID_SEED, N_SAMPLES, REAL_SUBSET_SEED, cpu_generator, draw_samples, real_examples
 
 KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
 IS_SPLITS = 10
@@ -197,9 +198,14 @@ def _with_real(value: dict, real_value: dict, settings: dict) -> dict:
     return {**value, **{f"{k}_real": v for k, v in real_value.items()}, "settings": dict(settings)}
 
 
-@register_metric("fid", "Frechet distance between Gaussian fits of real and generated features (lower is better)")
-def fid_metric(ctx) -> dict:
-    s = feature_sets(ctx)
+SAMPLES = {"n_samples": N_SAMPLES}  # what every sample-quality metric reads
+FEATURES = {**SAMPLES, "features": None}  # ... and those computed in a feature space the user picks
+
+
+@register_metric("fid", "Frechet distance between Gaussian fits of real and generated features (lower is better)",
+                 settings=FEATURES)
+def fid_metric(ctx: EvalContext) -> dict:
+    s = ctx.feature_sets()
     ref = gaussian_stats(s.real["features"])
     value = {}
     for name, feats in (("fid", s.fake["features"]), ("fid_real", s.other["features"])):
@@ -209,14 +215,13 @@ def fid_metric(ctx) -> dict:
 
 
 @register_metric("kid", "kernel inception distance: unbiased MMD^2, cubic kernel, mean and std over subsets "
-                 "(lower is better)")
-def kid_metric(ctx) -> dict:
-    s = feature_sets(ctx)
-    n = sample_size(ctx)["n"]
-    count = int(ctx.opt("kid_subsets", KID_SUBSETS))
-    size = min(int(ctx.opt("kid_subset_size", KID_SUBSET_SIZE)), n)
-    if count < 1 or size < 2:
-        raise NotApplicable(f"KID needs at least 1 subset of at least 2 examples (got {count} of {size})")
+                 "(lower is better)",
+                 settings={**FEATURES, "kid_subsets": KID_SUBSETS, "kid_subset_size": KID_SUBSET_SIZE})
+def kid_metric(ctx: EvalContext) -> dict:
+    s = ctx.feature_sets()
+    n = ctx.sample_size().n
+    count = ctx.config.kid_subsets
+    size = min(ctx.config.kid_subset_size, n)
     subsets = kid_subsets(n, n, count, size, cpu_generator(ctx.seed + KID_SEED))
     settings = {**s.settings, "kid_subsets": count, "kid_subset_size": size, "kernel": "(x.y/d + 1)^3"}
     return _with_real(kid(s.real["features"], s.fake["features"], subsets),
@@ -224,9 +229,9 @@ def kid_metric(ctx) -> dict:
 
 
 @register_metric("is", "Inception-style score exp E KL(p(y|x) || p(y)), 10 splits, from the feature "
-                 "extractor's classifier (higher is better)")
-def is_metric(ctx) -> dict:
-    s = feature_sets(ctx)
+                 "extractor's classifier (higher is better)", settings=FEATURES)
+def is_metric(ctx: EvalContext) -> dict:
+    s = ctx.feature_sets()
     if "probs" not in s.fake:
         raise NotApplicable(f"the score needs class probabilities; --features {s.settings['features']} has "
                             f"none (use classifier or inception)")
@@ -235,22 +240,27 @@ def is_metric(ctx) -> dict:
 
 
 @register_metric("prdc", f"improved precision/recall (k={K_PR}) and density/coverage (k={K_DC}) in feature "
-                 f"space (higher is better; density about 1 for a match)")
-def prdc_metric(ctx) -> dict:
-    s = feature_sets(ctx)
+                 f"space (higher is better; density about 1 for a match)", settings=FEATURES)
+def prdc_metric(ctx: EvalContext) -> dict:
+    s = ctx.feature_sets()
     return _with_real(prdc(s.real["features"], s.fake["features"]),
                       prdc(s.real["features"], s.other["features"]),
                       {**s.settings, "k_precision_recall": K_PR, "k_density_coverage": K_DC})
 
 
+def _labelled_images(run_config: dict) -> str | None:
+    info = run_config["data_info"]
+    if info["kind"] == "image" and info["num_classes"] >= 2:
+        return None
+    return (f"class coverage needs labelled images; {info['name']!r} is "
+            f"{'unlabelled' if info['num_classes'] < 2 else 'not images'}")
+
+
 @register_metric("classes", "mode coverage by the domain classifier: classes present, KL of the class "
-                 "histogram to the data's, mean confidence; conditional models: accuracy of the asked class")
-def classes_metric(ctx) -> dict:
-    info = ctx.model.info
-    if info.kind != "image" or info.num_classes < 2:
-        raise NotApplicable(f"class coverage needs labelled images; {info.name!r} is "
-                            f"{'unlabelled' if info.num_classes < 2 else 'not images'}")
-    s = feature_sets(ctx, "classifier")
+                 "histogram to the data's, mean confidence; conditional models: accuracy of the asked class",
+                 settings=SAMPLES, applies=_labelled_images, features="classifier")
+def classes_metric(ctx: EvalContext) -> dict:
+    s = ctx.feature_sets()
     out = _with_real(class_coverage(s.fake["probs"], s.real["probs"]),
                      class_coverage(s.other["probs"], s.real["probs"]), s.settings)
     if ctx.model.conditional:
@@ -258,20 +268,17 @@ def classes_metric(ctx) -> dict:
     return out
 
 
-def conditional_accuracy(ctx) -> dict[str, float]:
+def conditional_accuracy(ctx: EvalContext) -> dict[str, float]:
     """How often the classifier recognizes the class a conditional model was asked for (classes in turn),
     beside the classifier's accuracy on the reference split's real examples."""
-    from .features import extract
-    from .samples import FRESH_SAMPLES_SEED, REAL_SUBSET_SEED, extractor, real
-
-    size = sample_size(ctx)
-    n, k = size["n"], ctx.model.info.num_classes
-    ext = extractor(ctx, "classifier")
+    size = ctx.sample_size()
+    n, k = size.n, ctx.model.info.num_classes
+    ext = ctx.extractor()
     y = torch.arange(n) % k
     x = draw_samples(ctx.model, n, ctx.generator(FRESH_SAMPLES_SEED), y=y.to(ctx.model.device))
-    batch = int(ctx.opt("batch_size", 500))
+    batch = ctx.config.batch_size
     pred = extract(ext, x, batch, ctx.device)["probs"].argmax(1)
-    labels = real_examples(ctx.data(size["split"]).y, n, ctx.seed + REAL_SUBSET_SEED).numpy()
-    real_pred = extract(ext, real(ctx, size["split"], n), batch, ctx.device)["probs"].argmax(1)
+    labels = real_examples(ctx.data(size.split).y, n, ctx.seed + REAL_SUBSET_SEED).numpy()
+    real_pred = extract(ext, ctx.real(size.split, n), batch, ctx.device)["probs"].argmax(1)
     return {"conditional_accuracy": float((pred == y.numpy()).mean()),
             "conditional_accuracy_real": float((real_pred == labels).mean())}

@@ -4,10 +4,11 @@ Every metric compares N generated samples with N real examples of the reference 
 default test) and reports, beside its value, the same metric between N examples of the *other* split and
 the reference ones (training images against test images): the floor a perfect model would reach at this N.
 
-N is ``--n`` (default 10,000), lowered to the size of the smaller split when a split is smaller (digits'
-test split holds 297 images); the N used is stored with every number. Random draws come from generators
-seeded by ``--seed`` plus a fixed offset per purpose, so an evaluation repeated with the same seed gives
-the same numbers. Real features are cached on disk under a key of everything that affects them.
+N is ``n_samples`` (``--n``, default 10,000), lowered to the size of the smaller split when a split is
+smaller (digits' test split holds 297 images); the N used is stored with every number. Random draws come
+from generators seeded by ``--seed`` plus a fixed offset per purpose, so an evaluation repeated with the
+same seed gives the same numbers. Real features are cached on disk under a key of everything that affects
+them. The functions here are pure; ``EvalContext`` (``metrics/base.py``) memoizes them for one evaluation.
 """
 
 from __future__ import annotations
@@ -21,13 +22,9 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..data.files import cache_dir
 from ..data.fingerprint import data_identity
-from ..errors import ConfigError
-from ..rundir import atomic_path
-from .features import Extractor, build_extractor, default_features, extract
 
-DEFAULT_N = 10_000
+N_SAMPLES = 10_000  # the sample-quality metrics' default n_samples
 SAMPLE_CHUNK = 500  # fixed (not --batch-size): the random draws must not depend on a speed setting
 # offsets added to the evaluation seed, one per random purpose
 SAMPLES_SEED, FRESH_SAMPLES_SEED, REAL_SUBSET_SEED, KID_SEED, CRITIC_SEED, PAIRS_SEED = 1, 2, 3, 4, 5, 6
@@ -62,6 +59,16 @@ def real_examples(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
     return x.cpu().index_select(0, idx)
 
 
+@dataclass(frozen=True)
+class SampleSize:
+    """N (the asked n_samples, lowered to the smaller split) and the two splits it is drawn from."""
+
+    n: int
+    n_asked: int
+    split: str  # the reference split
+    other: str  # the other split: the real-versus-real floor
+
+
 @dataclass
 class Sets:
     """Features of the three sets every metric reads, and the settings to store with its numbers."""
@@ -72,64 +79,10 @@ class Sets:
     settings: dict
 
 
-def sample_size(ctx) -> dict:
-    """N and the two splits, checked once per evaluation."""
-    if "sizes" not in ctx._cache:
-        split = ctx.opt("split", "test")
-        n_asked = int(ctx.opt("n", DEFAULT_N))
-        if n_asked < 2:
-            raise ConfigError("--n must be at least 2")
-        n = min(n_asked, len(ctx.data(split)), len(ctx.data(other_split(split))))
-        ctx._cache["sizes"] = {"n": n, "n_asked": n_asked, "split": split, "other": other_split(split)}
-    return ctx._cache["sizes"]
-
-
-def samples(ctx, n: int, seed_offset: int = SAMPLES_SEED) -> torch.Tensor:
-    """n generated samples (data space, CPU), shared by the metrics of one evaluation."""
-    key = ("samples", n, seed_offset)
-    if key not in ctx._cache:
-        ctx._cache[key] = draw_samples(ctx.model, n, ctx.generator(seed_offset), chunk=SAMPLE_CHUNK)
-    return ctx._cache[key]
-
-
-def real(ctx, split: str, n: int) -> torch.Tensor:
-    return real_examples(ctx.data(split).x, n, ctx.seed + REAL_SUBSET_SEED)
-
-
-def extractor(ctx, name: Optional[str] = None) -> Extractor:
-    """The feature extractor asked for (--features), or the default for the data kind."""
-    info = ctx.model.info
-    name = name or ctx.opt("features") or default_features(info.kind)
-    key = ("extractor", name)
-    if key not in ctx._cache:
-        ctx._cache[key] = build_extractor(name, ctx.cfg["data"], info.kind, ctx.device)
-    return ctx._cache[key]
-
-
-def feature_sets(ctx, features: Optional[str] = None) -> Sets:
-    """Features of N reference images, N samples and N images of the other split (cached per evaluation)."""
-    ext = extractor(ctx, features)
-    key = ("sets", ext.name)
-    if key not in ctx._cache:
-        size = sample_size(ctx)
-        n = size["n"]
-        fake = extract(ext, samples(ctx, n), _batch(ctx), ctx.device)
-        ref = cached_real_features(ctx, ext, size["split"], n)
-        other = cached_real_features(ctx, ext, size["other"], n)
-        settings = {
-            **ext.settings(), "n_real": n, "n_fake": n, "reference_split": size["split"],
-            "real_vs_real": f"{size['other']} vs {size['split']} examples (N={n} each)",
-        }
-        if size["n_asked"] != n:
-            settings["n_asked"] = size["n_asked"]
-        ctx._cache[key] = Sets(ref, fake, other, settings)
-    return ctx._cache[key]
-
-
-def real_features_key(ext: Extractor, data_cfg: dict, split: str, n: int, seed: int) -> str:
+def real_features_key(ext_identity: str, data_cfg: dict, split: str, n: int, seed: int) -> str:
     identity = {
-        "features": ext.identity,
-        "data": {**data_identity(data_cfg), "binarize": data_cfg.get("binarize")},  # content, not path
+        "features": ext_identity,
+        "data": data_identity(data_cfg),  # the data's content, not its path
         "split": split,
         "n": n,
         "subset_seed": seed,
@@ -138,21 +91,22 @@ def real_features_key(ext: Extractor, data_cfg: dict, split: str, n: int, seed: 
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def cached_real_features(ctx, ext: Extractor, split: str, n: int) -> dict[str, np.ndarray]:
-    """Features of n real examples of `split`, read from the cache when computed before."""
-    seed = ctx.seed + REAL_SUBSET_SEED
-    key = real_features_key(ext, ctx.cfg["data"], split, n, seed)
-    file = cache_dir() / "real-features" / f"{ctx.cfg['data']['dataset']}-{split}-{key}.npz"
-    if file.exists():
-        with np.load(file) as f:
-            return {k: f[k] for k in f.files}
-    out = extract(ext, real(ctx, split, n), _batch(ctx), ctx.device)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(file) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **out)
-    return out
+# The EvalContext methods under their former names, for callers not yet moved to the methods
+# (reproduce/vae_vs_gan.py): call ctx.sample_size(), ctx.extractor(), ctx.real_features(), ctx.real().
 
 
-def _batch(ctx) -> int:
-    return int(ctx.opt("batch_size", 500))
+def sample_size(ctx) -> dict:
+    size = ctx.sample_size()
+    return {"n": size.n, "n_asked": size.n_asked, "split": size.split, "other": size.other}
+
+
+def extractor(ctx, name: Optional[str] = None):
+    return ctx.extractor(name)
+
+
+def cached_real_features(ctx, ext, split: str, n: int) -> dict[str, np.ndarray]:
+    return ctx.real_features(ext, split, n)
+
+
+def real(ctx, split: str, n: int) -> torch.Tensor:
+    return ctx.real(split, n)

@@ -12,7 +12,7 @@ renormalized to sum to 1: 28x28 gets 3 scales (28, 14, 7), 32x32 gets 3 (32, 16,
 SSIM). Numbers for different image sizes are therefore not comparable with each other or with papers
 that used 64x64 or larger images.
 
-``--diversity within-class`` computes the number per class and averages over classes, as the alpha-GAN talk
+``--diversity within-class`` (the ``diversity`` setting) computes the number per class and averages over classes, as the alpha-GAN talk
 reports it (a model that draws varied images of one class each time is not diverse within any class):
 generated images are grouped by the domain classifier's prediction, real ones by their labels.
 """
@@ -22,15 +22,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError
-from ..evaluate import NotApplicable, register_metric
-from .samples import REAL_SUBSET_SEED, feature_sets, real, real_examples, sample_size, samples
+from .base import EvalContext, NotApplicable, register_metric
+from .samples import N_SAMPLES, REAL_SUBSET_SEED, real_examples
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 SIGMA = 1.5
 C1, C2 = 0.01**2, 0.03**2
 PAIR_CHUNK = 500
-DIVERSITY_MODES = ("all", "within-class")
 
 
 def ms_ssim_plan(side: int) -> dict:
@@ -117,22 +115,24 @@ def within_class_diversity(x: torch.Tensor, labels: torch.Tensor, num_classes: i
     return {"diversity": sum(used) / len(used), "per_class": per_class, "classes_used": len(used)}
 
 
+def _images(run_config: dict) -> str | None:
+    info = run_config["data_info"]
+    return None if info["kind"] == "image" else f"diversity (MS-SSIM) is for images; {info['name']!r} holds points"
+
+
 @register_metric("diversity", "1 - mean MS-SSIM between pairs of generated images (higher is more diverse); "
-                 "--diversity within-class: per class (by the domain classifier) and averaged")
-def diversity_metric(ctx) -> dict:
+                 "--diversity within-class: per class (by the domain classifier) and averaged",
+                 settings={"n_samples": N_SAMPLES, "diversity": "all"}, applies=_images, features="classifier")
+def diversity_metric(ctx: EvalContext) -> dict:
     info = ctx.model.info
-    if info.kind != "image":
-        raise NotApplicable(f"diversity (MS-SSIM) is for images; {info.name!r} holds points")
-    mode = ctx.opt("diversity", "all")
-    if mode not in DIVERSITY_MODES:
-        raise ConfigError(f"--diversity {mode!r}: choose one of {', '.join(DIVERSITY_MODES)}")
-    size = sample_size(ctx)
-    n = size["n"]
+    mode = ctx.config.diversity
+    size = ctx.sample_size()
+    n = size.n
     pairs = n // 2
-    x = samples(ctx, n)
-    ref, other = real(ctx, size["split"], n), real(ctx, size["other"], n)
+    x = ctx.samples(n)
+    ref, other = ctx.real(size.split, n), ctx.real(size.other, n)
     plan = ms_ssim_plan(min(info.shape[-2:]))
-    settings = {"n_fake": n, "n_real": n, "reference_split": size["split"], "diversity_mode": mode,
+    settings = {"n_fake": n, "n_real": n, "reference_split": size.split, "diversity_mode": mode,
                 "ms_ssim_scales": plan["scales"], "ms_ssim_window": plan["window"], "ms_ssim_sigma": SIGMA}
     if mode == "within-class":
         return {**_within_class(ctx, x, ref, n), "settings": settings}
@@ -144,15 +144,15 @@ def diversity_metric(ctx) -> dict:
     }
 
 
-def _within_class(ctx, x: torch.Tensor, ref: torch.Tensor, n: int) -> dict:
+def _within_class(ctx: EvalContext, x: torch.Tensor, ref: torch.Tensor, n: int) -> dict:
     """Within-class diversity of the samples (classes: the domain classifier's argmax) and of the reference
     images (classes: their labels), as the alpha-GAN talk reports it."""
     info = ctx.model.info
     if info.num_classes < 2:
         raise NotApplicable(f"within-class diversity needs labelled images; {info.name!r} has no labels")
-    sets = feature_sets(ctx, "classifier")
+    sets = ctx.feature_sets()  # the domain classifier's (the metric's features)
     fake = within_class_diversity(x, torch.from_numpy(sets.fake["probs"].argmax(1)), info.num_classes)
-    labels = real_examples(ctx.data(sample_size(ctx)["split"]).y, n, ctx.seed + REAL_SUBSET_SEED)
+    labels = real_examples(ctx.data(ctx.sample_size().split).y, n, ctx.seed + REAL_SUBSET_SEED)
     true = within_class_diversity(ref, labels, info.num_classes)
     return {"diversity": fake["diversity"], "diversity_real": true["diversity"], "classes_used": fake["classes_used"],
             "diversity_per_class": fake["per_class"], "diversity_per_class_real": true["per_class"]}

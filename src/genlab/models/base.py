@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterable, Literal, Optional, TypeVar
+from typing import Any, Callable, ClassVar, Iterable, Literal, Optional, Protocol, TypeVar, runtime_checkable
 
 import torch
 from torch import nn
@@ -254,3 +254,63 @@ class GenerativeModel(nn.Module):
     def randn(self, *shape: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """Standard normal noise on the model's device, from `generator` or the global generator."""
         return torch.randn(*shape, device=self.device, generator=generator)
+
+
+# ----------------------------------------------------------------------------------------------------
+# capabilities: what a trained model offers its readers (metrics, pictures) beyond sampling. A model has a
+# capability when it defines the methods; test with isinstance(model, Encodes) or issubclass(cls, Encodes).
+
+
+@runtime_checkable
+class Encodes(Protocol):
+    """An encoder and a decoder (the VAE family, vaegan, aae, bigan, alphagan): reconstructions,
+    interpolations, latent pictures and the reconstruction metric read these."""
+
+    def encode(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, logvar) of q(z | x): (B, Z) each; a deterministic encoder's code is mu (logvar unused)."""
+
+    def decode_mean(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The decoder's mean at codes z (B, Z), in model space."""
+
+    def posterior_mean(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
+        """E[z | x] per stochastic layer: {"z1": (B, Z1), ...}."""
+
+    def reconstruct(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The decoder's mean at the code of x, in model space (B, ...)."""
+
+
+@runtime_checkable
+class HasLikelihood(Protocol):
+    """Log importance weights log p(x, z_k) - log q(z_k | x), z_k ~ q(z | x), of shape (B, K), and their two
+    terms: the ELBO (with its terms), the IWAE bound and the NLL estimate all read them (the VAE family)."""
+
+    def log_weights(self, x: torch.Tensor, k: int, y: Optional[torch.Tensor] = None,
+                    generator: Optional[torch.Generator] = None) -> torch.Tensor: ...
+
+    def terms(self, x: torch.Tensor, k: int, y: Optional[torch.Tensor] = None, analytic_kl: bool = False,
+              generator: Optional[torch.Generator] = None):
+        """The two terms of those weights, (B, K) each (``models.vae.Terms``): log p(x | z_k) and
+        log q(z_k | x) - log p(z_k); the ELBO's reconstruction and KL terms are their means."""
+
+
+@runtime_checkable
+class Translates(Protocol):
+    """A translation between two domains (CycleGAN): G maps a to b, F maps b to a."""
+
+    def translation_rows(self, a: torch.Tensor, b: torch.Tensor) -> list[torch.Tensor]:
+        """Rows for a picture: a, G(a), F(G(a)), then b, F(b), G(F(b))."""
+
+    def cycle(self, a: torch.Tensor, b: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Cycle errors per example (B,): {"a": |F(G(a)) - a|, "b": |G(F(b)) - b|}."""
+
+
+@runtime_checkable
+class InfersCodes(Protocol):
+    """Latent codes read back from data and varied one at a time (InfoGAN's categorical and continuous codes)."""
+
+    def infer_codes(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Q's reading of inputs x: {"categorical": probabilities (B, K), "continuous": means (B, C)}."""
+
+    def traversals(self, rows: int, steps: int, generator: Optional[torch.Generator] = None
+                   ) -> list[tuple[str, torch.Tensor]]:
+        """One (title, images (rows, steps, ...)) panel per code, that code varied along each row."""

@@ -1,8 +1,12 @@
 """`genlab reproduce NAME`: one command per classic table, each a registered ``Reproduction``.
 
 A reproduction adds its own command-line options, trains its grid of runs into an output folder (one
-run directory each, so that every run can be sampled, evaluated and resumed on its own), and writes its
-table as markdown and CSV beside the published values.
+run directory each, so that every run can be sampled, evaluated and resumed on its own), evaluates them
+(``genlab.evaluate``: results stored for the same settings and checkpoint are re-used) and writes its table
+beside the published values as one ``compare.Table``: markdown and CSV (``compare.write_outputs``).
+
+The built-in reproductions register themselves when ``reproduce.catalog`` is imported (this package does not
+import them: they import it).
 """
 
 from __future__ import annotations
@@ -24,27 +28,17 @@ class Reproduction:
 REPRODUCTIONS: Registry = Registry("reproduction")
 
 
-def load_all() -> None:
-    """Import the built-in reproductions (registration)."""
-    from . import alphagan_table, iwae_table, vae_vs_gan  # noqa: F401
-    from . import beta_ablation, divergence_fit, mode_collapse  # noqa: F401
-
-
 def write_table(md_path, csv_path, md: str, rows: list[dict], fields: list[str] | None = None) -> None:
-    """A reproduction's table as markdown and CSV, each written atomically (a crash leaves the old file).
-    CSV columns: `fields`, or the first row's keys; floats rounded to 4 places."""
-    import csv
-
+    """A table given as markdown text and rows, each file written atomically (a crash leaves the old file);
+    CSV columns: `fields`, or the first row's keys; floats rounded to 4 places. For reproductions whose
+    markdown is not yet a ``compare.Table`` (build one and call ``compare.write_outputs`` instead)."""
+    from ..compare import Table
     from ..rundir import atomic_path
 
     with atomic_path(md_path) as tmp:
         tmp.write_text(md)
     with atomic_path(csv_path) as tmp:
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=fields or list(rows[0]))
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()})
+        tmp.write_text(Table.from_records(rows, fields, digits=4).csv())
 
 
 def train_or_reuse(name: str, model: str, dataset: str, path, overrides: dict, what: str = "",

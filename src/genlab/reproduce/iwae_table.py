@@ -11,14 +11,14 @@ the same settings re-used).
 from __future__ import annotations
 
 import argparse
-import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..compare import Estimate, Table, write_outputs
 from ..errors import ConfigError
 from ..report.study import write_study_report
-from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
+from . import REPRODUCTIONS, Reproduction, train_or_reuse
 
 # Burda et al. 2015, Table 1 (dynamically binarized MNIST, K = 5000 evaluation): (layers, k) -> (VAE, IWAE)
 PUBLISHED = {(1, 1): (86.76, 86.76), (1, 5): (86.47, 85.54), (1, 50): (86.35, 84.78),
@@ -76,7 +76,8 @@ def run_name(model: str, layers: int, k: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluate import evaluate
+    from ..evaluate import EvalConfig, evaluate
+    from ..load import resolve_device
 
     proto = PROTOCOLS[args.preset]
     epochs = args.epochs or proto.epochs
@@ -88,9 +89,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--layers takes 1, 2 or 1,2; got {args.layers!r}") from None
     if not set(layers) <= set(LAYERS):
         raise ConfigError(f"--layers takes 1, 2 or 1,2; got {args.layers!r}")
+    # stored evaluations with these settings on the same checkpoints are re-used (a re-run costs no K = 5000)
+    config = EvalConfig(metrics=("nll", "active-units"), k=eval_k, n_data=eval_n or None, split="test",
+                        seed=args.seed, device=str(resolve_device(args.device)))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results, test_size = {}, None
+    results = {}
     t0 = time.time()
     for model, n, k in grid(layers):
         name = run_name(model, n, k)
@@ -106,55 +110,18 @@ def run(args: argparse.Namespace) -> int:
         train_or_reuse(name, model, args.dataset, path, overrides,
                        what=f"{model} with {n} stochastic layer(s), K = {k}, {epochs} epochs")
         trained = time.time() - started
-        opts = {"k": eval_k, "n": eval_n or None, "split": "test", "seed": args.seed, "device": _device(args.device)}
         started = time.time()
-        if test_size is None:
-            test_size = _test_size(args.dataset, args.data_dir)
-        ev = _stored_evaluation(path, opts, test_size) or evaluate(path, ["nll", "active-units"], opts)
+        ev = evaluate(path, config)
         print(f"[{name}] NLL {ev['nll']['nll_nats']:.2f} +- {ev['nll']['nll_se']:.2f} nats, "
               f"{ev['active-units']['active_units']} active units (train {trained:.0f} s, eval {time.time() - started:.0f} s)",
               flush=True)
         results[(model, n, k)] = ev
-    md, rows = table(results, layers, args, proto, epochs, eval_k, eval_n, time.time() - t0)
-    write_table(out / "table.md", out / "table.csv", md, rows)
-    print(md)
-    print(f"wrote {out / 'table.md'} and {out / 'table.csv'}")
-    print(f"wrote {write_study_report(out, md, [], args)}")
+    result = table(results, layers, args, proto, epochs, eval_k, time.time() - t0)
+    written = write_outputs(result, str(out / "table"))
+    print(result.markdown())
+    print(f"wrote {' and '.join(str(p) for p in written)}")
+    print(f"wrote {write_study_report(out, result.markdown(), [], args)}")
     return 0
-
-
-def _test_size(dataset: str, data_dir: str | None) -> int:
-    """The number of images in the dataset's test split (what --eval-n 0, "all", evaluates)."""
-    from ..config import DataConfig
-    from ..registry import DATASETS
-
-    cfg = DataConfig(dataset=dataset, split="test", data_dir=data_dir or "")
-    return len(DATASETS.get(dataset).load(cfg, "test").x)
-
-
-def _stored_evaluation(path: Path, opts: dict, test_size: int) -> dict | None:
-    """The run's stored nll and active-units when they were computed with these settings after its last
-    checkpoint (so a re-run of the table does not pay for K = 5000 again); else None. ``test_size``: the
-    images in the test split, so that "all" (n None) and an n above it both mean that many."""
-    import json
-
-    file, ckpts = path / "evaluation.json", sorted((path / "checkpoints").glob("*"))
-    if not file.exists() or not ckpts or file.stat().st_mtime < max(c.stat().st_mtime for c in ckpts):
-        return None
-    stored = json.loads(file.read_text())
-    nll, au = stored.get("nll", {}).get("settings", {}), stored.get("active-units", {}).get("settings", {})
-    want_n = min(opts["n"] or test_size, test_size)  # the metrics evaluate min(n, test images)
-    if (nll.get("k"), nll.get("split"), nll.get("seed"), nll.get("n_images")) != (opts["k"], "test", opts["seed"], want_n):
-        return None
-    if (au.get("split"), au.get("seed"), au.get("n_images")) != ("test", opts["seed"], want_n):
-        return None
-    return {"nll": stored["nll"], "active-units": stored["active-units"]}
-
-
-def _device(name: str) -> str:
-    from ..api import resolve_device
-
-    return str(resolve_device(name))
 
 
 def shape_checks(nll: dict, layers: tuple[int, ...]) -> list[tuple[str, bool]]:
@@ -169,49 +136,44 @@ def shape_checks(nll: dict, layers: tuple[int, ...]) -> list[tuple[str, bool]]:
     return checks
 
 
-def table(results: dict, layers, args, proto: Protocol, epochs: int, eval_k: int, eval_n: int,
-          seconds: float) -> tuple[str, list[dict]]:
+def table(results: dict, layers, args, proto: Protocol, epochs: int, eval_k: int, seconds: float) -> Table:
     get = lambda m, n, k: results[("vae" if k == 1 else m, n, k)]  # noqa: E731  (K=1 is one run)
     nll = {(m, n, k): get(m, n, k)["nll"]["nll_nats"] for m in ("vae", "iwae") for n in layers for k in KS}
     rows = []
     for n in layers:
         for k in KS:
             v, i = get("vae", n, k), get("iwae", n, k)
-            rows.append({
-                "layers": n, "k": k,
-                "vae_nll": round(v["nll"]["nll_nats"], 3), "vae_se": round(v["nll"]["nll_se"], 3),
-                "iwae_nll": round(i["nll"]["nll_nats"], 3), "iwae_se": round(i["nll"]["nll_se"], 3),
-                "vae_active_units": v["active-units"]["active_units"],
-                "iwae_active_units": i["active-units"]["active_units"],
-                "paper_vae_nll": PUBLISHED[(n, k)][0], "paper_iwae_nll": PUBLISHED[(n, k)][1],
-            })
+            rows.append([n, k, Estimate(v["nll"]["nll_nats"], v["nll"]["nll_se"]),
+                         Estimate(i["nll"]["nll_nats"], i["nll"]["nll_se"]),
+                         v["active-units"]["active_units"], i["active-units"]["active_units"], *PUBLISHED[(n, k)]])
     settings = results[next(iter(results))]["nll"]["settings"]
-    out = io.StringIO()
-    out.write(f"# IWAE table (Burda et al. 2015, Table 1) reproduced by genlab: {args.dataset}, preset {args.preset}\n\n")
-    out.write("Test NLL in nats (lower is better), mean +- standard error over test images; active units "
-              "(Var_x E_q[z|x] > 0.01) of layer 1 + layer 2.\n\n")
-    out.write("| layers | K | VAE NLL | IWAE NLL | VAE active | IWAE active | paper VAE | paper IWAE |\n")
-    out.write("|---|---|---|---|---|---|---|---|\n")
-    for r in rows:
-        out.write(f"| {r['layers']} | {r['k']} | {r['vae_nll']:.2f} +- {r['vae_se']:.2f} | "
-                  f"{r['iwae_nll']:.2f} +- {r['iwae_se']:.2f} | {r['vae_active_units']} | {r['iwae_active_units']} | "
-                  f"{r['paper_vae_nll']} | {r['paper_iwae_nll']} |\n")
-    out.write("\nThe paper's numbers are for dynamically binarized MNIST; on Fashion-MNIST NLLs are much higher "
-              "(compare the differences between rows, not the levels).\n\n")
-    out.write("## The table's shape\n\n")
-    for text, ok in shape_checks(nll, layers):
-        out.write(f"- [{'x' if ok else ' '}] {text}\n")
-    out.write("\n## Settings\n\n")
-    out.write(f"- protocol: {proto.note}\n")
-    out.write(f"- dataset: {args.dataset}, dynamically binarized in training; epochs {epochs}, batch {proto.batch_size}, "
-              f"lr schedule {proto.lr_schedule}, seed {args.seed}\n")
-    out.write("- architectures: 784-200-200-z50 (tanh) for 1 layer; 784-[200,200]-z1 100-[100,100]-z2 50 for 2 layers; "
-              "Bernoulli output; the VAE with K samples averages K one-sample ELBO estimates (sampled KL)\n")
-    out.write(f"- evaluation: K = {eval_k} importance samples, {settings['n_images']} {settings['split']} images, "
-              f"{settings['binarization']}\n")
-    out.write("- K = 1: VAE and IWAE are the same objective; one run fills both columns\n")
-    out.write(f"- wall time for the whole table: {seconds / 60:.1f} min\n")
-    return out.getvalue(), rows
+    checks = "\n".join(f"- [{'x' if ok else ' '}] {text}" for text, ok in shape_checks(nll, layers))
+    about = "\n".join([
+        f"- protocol: {proto.note}",
+        f"- dataset: {args.dataset}, dynamically binarized in training; epochs {epochs}, batch {proto.batch_size}, "
+        f"lr schedule {proto.lr_schedule}, seed {args.seed}",
+        "- architectures: 784-200-200-z50 (tanh) for 1 layer; 784-[200,200]-z1 100-[100,100]-z2 50 for 2 layers; "
+        "Bernoulli output; the VAE with K samples averages K one-sample ELBO estimates (sampled KL)",
+        f"- evaluation: K = {eval_k} importance samples, {settings['n_images']} {settings['split']} images, "
+        f"{settings['binarization']}",
+        "- K = 1: VAE and IWAE are the same objective; one run fills both columns",
+        f"- wall time for the whole table: {seconds / 60:.1f} min",
+    ])
+    return Table(
+        header=["layers", "k", "vae_nll", "iwae_nll", "vae_active_units", "iwae_active_units",
+                "paper_vae_nll", "paper_iwae_nll"],
+        rows=rows,
+        title=f"IWAE table (Burda et al. 2015, Table 1) reproduced by genlab: {args.dataset}, preset {args.preset}",
+        intro="Test NLL in nats (lower is better), mean +- standard error over test images; active units "
+              "(Var_x E_q[z|x] > 0.01) of layer 1 + layer 2.",
+        labels={"k": "K", "vae_nll": "VAE NLL", "iwae_nll": "IWAE NLL", "vae_active_units": "VAE active",
+                "iwae_active_units": "IWAE active", "paper_vae_nll": "paper VAE", "paper_iwae_nll": "paper IWAE"},
+        formats={"vae_nll": ".2f", "iwae_nll": ".2f"},
+        notes=["The paper's numbers are for dynamically binarized MNIST; on Fashion-MNIST NLLs are much higher "
+               "(compare the differences between rows, not the levels)."],
+        sections=[("The table's shape", checks), ("Settings", about)],
+        digits=3,
+    )
 
 
 REPRODUCTIONS.add("iwae-table", Reproduction(

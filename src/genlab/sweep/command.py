@@ -19,6 +19,7 @@ from typing import Optional
 from ..errors import ConfigError
 from ..objective import Objective, parse_objective
 from .space import Param, check_space, grid, parse_params, parse_seeds, random_settings, setting_name
+from .results import collect, write_results
 from .trials import Trial, TrialResult, parse_devices, run_trials
 
 SWEEP = "sweep.json"
@@ -160,8 +161,6 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
         results.append(r)
         print(f"[sweep] {i}/{len(trials)} {r.trial.label} seed {r.trial.seed}: {describe(r, sweep.objective)}",
               flush=True)
-    from .results import collect
-
     rows = collect([(r.trial.setting, r.trial.seed, r.results) for r in results], settings)
     write_results(sweep, rows, time.time() - started, args, results)
     return 0
@@ -173,46 +172,6 @@ def describe(r: TrialResult, objective: Objective) -> str:
     value = objective.value(r.results)
     shown = "-" if value is None else f"{value:.4g}"
     return f"{r.what} ({r.seconds:.0f} s), {objective.label} {shown}"
-
-
-def write_results(sweep: Sweep, rows: list, seconds: float, args, results=(), notes: Optional[list[str]] = None,
-                  leading: tuple[str, ...] = ()) -> Path:
-    """sweep.md, sweep.csv, effects.png and report.html of a sweep's rows (`leading`: columns before the
-    parameters, such as Optuna's trial numbers)."""
-    from ..report.study import write_study_report
-    from ..reproduce import write_table
-    from .results import effects_figure, table
-
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.what] = counts.get(r.what, 0) + 1
-    fixed = ", ".join(f"{k}={v}" for k, v in sweep.fixed.items() if k != "eval_metrics") or "the model's defaults"
-    intro = (f"{sweep.search.capitalize()} search over {', '.join(p.describe() for p in sweep.params)}, seeds "
-             f"{', '.join(map(str, sweep.seeds))}. Every trial is `genlab train {sweep.model} --dataset {sweep.dataset}` "
-             f"with {fixed}, evaluated on its final checkpoint ({', '.join(sweep.metrics)}). Each cell is the mean +- "
-             f"standard error over seeds (sample std / sqrt(seeds); one seed: no error).")
-    notes = list(notes or [])
-    if counts:
-        notes.append("trials this time: " + ", ".join(f"{n} {w}" for w, n in sorted(counts.items())))
-    notes.append(f"wall time: {seconds / 60:.1f} min with --jobs {sweep.jobs} on {', '.join(sweep.devices)}")
-    md, records = table(rows, list(leading) + [p.key for p in sweep.params], sweep.objective,
-                        f"Sweep: {sweep.model} on {sweep.dataset}", intro, notes)
-    md_path, csv_path = sweep.out / "sweep.md", sweep.out / "sweep.csv"
-    if records:
-        write_table(md_path, csv_path, md, records)
-    else:
-        from ..rundir import atomic_path
-
-        with atomic_path(md_path) as tmp:
-            tmp.write_text(md)
-    figure = effects_figure(rows, sweep.params, sweep.types, sweep.objective, sweep.out / "effects.png",
-                            title=f"{sweep.model} on {sweep.dataset}")
-    print(md)
-    written = [md_path] + ([csv_path] if records else []) + ([figure] if figure else [])
-    about = "the objective against each swept parameter: a point per seed, the line through the means"
-    page = write_study_report(sweep.out, md, [(figure, about)] if figure else [], args)
-    print(f"wrote {', '.join(map(str, written))} and {page}")
-    return md_path
 
 
 __all__ = ["add_arguments", "run", "build_sweep", "Sweep", "write_results"]

@@ -354,8 +354,7 @@ def write_study(sweep, args, study, seconds: float) -> None:
     """The sweep's table and figures from every trial of the study (whichever worker ran it)."""
     from optuna.trial import TrialState
 
-    from .command import write_results
-    from .results import collect
+    from .results import collect, write_results
 
     trials = study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE and t.user_attrs.get("results")]

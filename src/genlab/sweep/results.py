@@ -202,4 +202,43 @@ def _mean_line(pts: list[tuple[float, float]], log: bool) -> tuple[list[float], 
     return centres, means
 
 
-__all__ = ["Row", "collect", "table", "best_row", "effects_figure", "mean_se"]
+def write_results(sweep, rows: list, seconds: float, args, results=(), notes: Optional[list[str]] = None,
+                  leading: tuple[str, ...] = ()) -> Path:
+    """sweep.md, sweep.csv, effects.png and report.html of a sweep's rows (`sweep`: a ``command.Sweep``;
+    `leading`: columns before the parameters, such as Optuna's trial numbers)."""
+    from ..report.study import write_study_report
+    from ..reproduce import write_table
+
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.what] = counts.get(r.what, 0) + 1
+    fixed = ", ".join(f"{k}={v}" for k, v in sweep.fixed.items() if k != "eval_metrics") or "the model's defaults"
+    intro = (f"{sweep.search.capitalize()} search over {', '.join(p.describe() for p in sweep.params)}, seeds "
+             f"{', '.join(map(str, sweep.seeds))}. Every trial is `genlab train {sweep.model} --dataset {sweep.dataset}` "
+             f"with {fixed}, evaluated on its final checkpoint ({', '.join(sweep.metrics)}). Each cell is the mean +- "
+             f"standard error over seeds (sample std / sqrt(seeds); one seed: no error).")
+    notes = list(notes or [])
+    if counts:
+        notes.append("trials this time: " + ", ".join(f"{n} {w}" for w, n in sorted(counts.items())))
+    notes.append(f"wall time: {seconds / 60:.1f} min with --jobs {sweep.jobs} on {', '.join(sweep.devices)}")
+    md, records = table(rows, list(leading) + [p.key for p in sweep.params], sweep.objective,
+                        f"Sweep: {sweep.model} on {sweep.dataset}", intro, notes)
+    md_path, csv_path = sweep.out / "sweep.md", sweep.out / "sweep.csv"
+    if records:
+        write_table(md_path, csv_path, md, records)
+    else:
+        from ..rundir import atomic_path
+
+        with atomic_path(md_path) as tmp:
+            tmp.write_text(md)
+    figure = effects_figure(rows, sweep.params, sweep.types, sweep.objective, sweep.out / "effects.png",
+                            title=f"{sweep.model} on {sweep.dataset}")
+    print(md)
+    written = [md_path] + ([csv_path] if records else []) + ([figure] if figure else [])
+    about = "the objective against each swept parameter: a point per seed, the line through the means"
+    page = write_study_report(sweep.out, md, [(figure, about)] if figure else [], args)
+    print(f"wrote {', '.join(map(str, written))} and {page}")
+    return md_path
+
+
+__all__ = ["Row", "collect", "table", "best_row", "effects_figure", "mean_se", "write_results"]
