@@ -167,3 +167,17 @@ def test_linear_learning_rate_decay_reaches_zero_at_the_end():
     assert [lr_factor("linear", s, 10) for s in (0, 5, 9)] == pytest.approx([1.0, 0.5, 0.1])
     with pytest.raises(ValueError, match="nope"):
         lr_factor("nope", 0, 10)
+
+
+def test_sync_bn_without_several_cuda_processes_is_a_clear_error(tmp_path):
+    from genlab.config import TrainConfig
+    from genlab.errors import ConfigError
+    from genlab.rundir import RunDir
+    from genlab.trainer import Trainer
+
+    cfgs = api.make_configs("dcgan", "digits", {"sync_bn": "true", "steps": "1", "epochs": "0"})
+    data = api.load_data(cfgs["data"], preferred_range="pm1", device=torch.device("cpu"), seed=0)
+    model = api.build_model("dcgan", cfgs["model"], data.info, torch.device("cpu"))
+    assert isinstance(cfgs["train"], TrainConfig) and cfgs["train"].sync_bn
+    with pytest.raises(ConfigError, match="sync_bn=true .* --nproc N or torchrun on a GPU machine"):
+        Trainer(model, data, cfgs["train"], RunDir(tmp_path / "run"))

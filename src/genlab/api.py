@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import torch
 
-from . import __version__
+from . import __version__, distributed
 from . import data as _data  # noqa: F401  (registers datasets)
 from . import models as _models  # noqa: F401  (registers models)
 from .config import DataConfig, TrainConfig, apply_overrides, from_dict, to_dict
@@ -76,31 +77,42 @@ def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, prog
     tcfg: TrainConfig = cfgs["train"]
     check_seed(tcfg.seed)
     RunDir.check_new(out, overwrite)
-    device = resolve_device(tcfg.device)
+    dist, device = _processes(tcfg.device)
     torch.manual_seed(tcfg.seed)
     cls = MODELS.get(model)
     data = load_data(cfgs["data"], preferred_range=cls.preferred_range, device=device, seed=tcfg.seed)
     net = build_model(model, cfgs["model"], data.info, device)
-    trainer = Trainer(net, data, tcfg, RunDir(out), reference=_reference_points(data))
-    fingerprint = data_fingerprint(cfgs["data"])
-    # bad input has been reported by now; only then is the run directory made
-    with RunDir.create(out, overwrite=overwrite) as run:
+    distributed.seed_rank(dist, tcfg.seed)
+    trainer = Trainer(net, data, tcfg, RunDir(out), reference=_reference_points(data), dist=dist)
+    # bad input has been reported by now; only then is the run directory made (by rank 0)
+    distributed.barrier(dist)
+    with RunDir.create(out, overwrite=overwrite) if dist.main else nullcontext(RunDir(out)) as run:
+        distributed.barrier(dist)  # the others go on once the run directory is there
         trainer.run = run
-        run.write_config({
-            "genlab_version": __version__,
-            "created": _now(),
-            "model": model,
-            "preset": cfgs.get("preset"),
-            "seed": tcfg.seed,
-            "device": str(device),
-            "train": to_dict(tcfg),
-            "data": to_dict(cfgs["data"]),
-            "model_config": to_dict(cfgs["model"]),
-            "data_info": dataclasses.asdict(data.info),
-            "data_fingerprint": fingerprint,
-        })
+        if dist.main:
+            run.write_config({
+                "genlab_version": __version__,
+                "created": _now(),
+                "model": model,
+                "preset": cfgs.get("preset"),
+                "seed": tcfg.seed,
+                "device": str(device),
+                "processes": dist.world,
+                "train": to_dict(tcfg),
+                "data": to_dict(cfgs["data"]),
+                "model_config": to_dict(cfgs["model"]),
+                "data_info": dataclasses.asdict(data.info),
+                "data_fingerprint": data_fingerprint(cfgs["data"]),
+            })
         trainer.fit(progress=progress, pictures=(lambda: _pictures(run)) if pictures else None)
     return run
+
+
+def _processes(device: str) -> tuple[distributed.Dist, torch.device]:
+    """This process's place among the processes torchrun started (one, without torchrun) and its device."""
+    kind = resolve_device(device)
+    dist = distributed.setup(kind.type)
+    return dist, torch.device(distributed.device_for(dist, kind.type)) if dist.enabled else kind
 
 
 def _now() -> str:
@@ -171,25 +183,32 @@ def resume(path: str | Path, epochs: Optional[int] = None, steps: Optional[int] 
     tcfg, mcfg, changed = resume_configs(cfg, epochs, steps, device, overrides)
     check_seed(tcfg.seed)
     dcfg = from_dict(DataConfig, cfg["data"], "data")
-    with run.acquire():
-        run.remove_leftovers()
-        check_data_unchanged(cfg.get("data_fingerprint"), cfg["data"], f"cannot resume {run.path}", allow_data_change)
-        dev = resolve_device(tcfg.device)
+    dist, dev = _processes(tcfg.device)
+    with run.acquire() if dist.main else nullcontext():
+        if dist.main:
+            run.remove_leftovers()
+            check_data_unchanged(cfg.get("data_fingerprint"), cfg["data"], f"cannot resume {run.path}",
+                                 allow_data_change)
+        distributed.barrier(dist)
         torch.manual_seed(tcfg.seed)
         model = cfg["model"]
         data = load_data(dcfg, preferred_range=MODELS.get(model).preferred_range, device=dev, seed=tcfg.seed)
         net = build_model(model, mcfg, data.info, dev)
-        trainer = Trainer(net, data, tcfg, run, reference=_reference_points(data))
+        distributed.seed_rank(dist, tcfg.seed)
+        trainer = Trainer(net, data, tcfg, run, reference=_reference_points(data), dist=dist)
         trainer.restore()
         start = trainer.step
         if start >= trainer.total:
             if not is_complete(run):
                 trainer.finish(pictures=lambda: _pictures(run))
             return run, start, start
-        cfg["train"], cfg["model_config"] = to_dict(tcfg), to_dict(mcfg)
-        cfg["history"] = [*cfg.get("history", []),
-                          {"step": start, "date": _now(), "genlab_version": __version__, "changed": changed}]
-        run.write_config(cfg)
+        if dist.main:
+            if cfg.get("processes", 1) != dist.world:
+                changed["processes"] = [cfg.get("processes", 1), dist.world]
+            cfg["train"], cfg["model_config"], cfg["processes"] = to_dict(tcfg), to_dict(mcfg), dist.world
+            cfg["history"] = [*cfg.get("history", []),
+                              {"step": start, "date": _now(), "genlab_version": __version__, "changed": changed}]
+            run.write_config(cfg)
         trainer.fit(progress=progress, pictures=lambda: _pictures(run))
     return run, start, trainer.step
 

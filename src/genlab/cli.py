@@ -20,6 +20,9 @@ def _length_args(p: argparse.ArgumentParser, what: str) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--epochs", type=int, help=f"{what} in epochs (passes over the data)")
     g.add_argument("--steps", type=int, help=f"{what} in steps (generator/model updates)")
+    p.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="train with N processes on this machine, started by torchrun (data parallel: each takes "
+                        "its slice of every batch_size minibatch); several machines: see the README")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,10 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    args.command_line = shlex.join(["genlab", *(sys.argv[1:] if argv is None else argv)])  # shown on report pages
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args.command_line = shlex.join(["genlab", *argv])  # shown on report pages
     try:
         if extra and args.command not in ("train", "resume", "sweep"):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        if getattr(args, "nproc", 1) != 1:
+            from .distributed import launch
+
+            return launch(args.nproc, argv)
         return COMMANDS[args.command](args, extra) or 0
     except GenlabError as e:
         print(f"genlab: error: {e}", file=sys.stderr)
@@ -169,6 +177,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     except KeyboardInterrupt:
         print("genlab: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if "genlab.distributed" in sys.modules:
+            sys.modules["genlab.distributed"].teardown()
 
 
 FS_HINTS = {errno.ENOSPC: "the disk is full: free some space", errno.EDQUOT: "the disk quota is used up",
@@ -217,9 +228,11 @@ def cmd_resume(args, extra) -> int:
                              allow_data_change=args.allow_data_change, overrides=overrides)
     if start == end:
         done = "" if complete else " (its final pictures and status were missing: drawn now, marked finished)"
-        print(f"{run.path} is already at step {end}{done}; pass --epochs or --steps to train longer")
+        if _leads():
+            print(f"{run.path} is already at step {end}{done}; pass --epochs or --steps to train longer")
         return 0
-    print(f"resumed {run.path} at step {start}, trained to step {end}")
+    if _leads():
+        print(f"resumed {run.path} at step {start}, trained to step {end}")
     _report(run)
     return 0
 
@@ -429,7 +442,17 @@ def cmd_demo(args, extra) -> int:
     return 0
 
 
+def _leads() -> bool:
+    """Whether this process speaks for the run: one of several processes training it (torchrun) is quiet
+    unless it is rank 0."""
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
+
+
 def _report(run) -> None:
+    if not _leads():
+        return
     from .live_eval import summary_line
 
     print(f"run directory: {run.path}")

@@ -55,6 +55,9 @@ class TrainConfig:
     eval_kid_subset_size: Optional[int] = None
     eval_critic_steps: Optional[int] = None
     eval_diversity: Optional[Literal["all", "within-class"]] = None
+    # several processes on CUDA GPUs: BatchNorm statistics over the global batch (SyncBatchNorm) instead of
+    # each process's slice
+    sync_bn: bool = False
 
     def __post_init__(self):
         check(self.epochs >= 0, "epochs", "must be >= 0")

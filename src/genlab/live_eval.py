@@ -136,7 +136,8 @@ class LiveEvaluation:
         epochs = trainer.stream.drawn // trainer.stream.batches_per_epoch
         if self.epochs_seen is None:
             self.epochs_seen = epochs
-            self._resumed(trainer.run, trainer.step - 1)
+            if trainer.dist.main:
+                self._resumed(trainer.run, trainer.step - 1)
         every = self.cfg.eval_every
         due = (trainer.step == trainer.total or (every == "epoch" and epochs > self.epochs_seen)
                or (isinstance(every, int) and every > 0 and trainer.step % every == 0))
@@ -150,6 +151,8 @@ class LiveEvaluation:
 
         run, step = trainer.run, trainer.step
         trainer.save()
+        if not trainer.dist.main:  # rank 0 evaluates (from the run directory) while the others wait for it
+            return {}
         results, raw = {}, {}
         with own_random_state():
             for name in self.names:  # one at a time, to time each

@@ -207,7 +207,8 @@ def config_schema() -> Record:
     from .data.base import DataInfo
 
     return Record(genlab_version=(str, False), created=(str, False), model=(str, True),
-                  preset=(Optional[str], False), seed=(int, False), device=(str, False), train=(TrainConfig, True),
+                  preset=(Optional[str], False), seed=(int, False), device=(str, False), processes=(int, False),
+                  train=(TrainConfig, True),
                   data=(DataConfig, True), model_config=(dict[str, Any], True), data_info=(DataInfo, True),
                   data_fingerprint=(FINGERPRINT, False), history=(list[HISTORY_ENTRY], False))
 

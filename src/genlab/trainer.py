@@ -20,11 +20,13 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
+from . import distributed
 from .checkpoint import (STATE, latest_checkpoint, load_state, load_weights, prune_checkpoints, save_checkpoint,
                          step_of)
 from .config import TrainConfig
 from .data.base import Batch, BatchStream, TensorData
-from .errors import GenlabError, NonFiniteLossError
+from .distributed import SINGLE, Dist
+from .errors import ConfigError, GenlabError, NonFiniteLossError
 from .live_eval import LiveEvaluation
 from .models.base import GenerativeModel, OptimSpec, Phase, Step, frozen
 from .plots import plot_curves, samples_over_epochs, save_image_grid, save_points
@@ -100,8 +102,13 @@ def lr_factor(schedule: str, step: int, total: int) -> float:
 
 class Trainer:
     def __init__(self, model: GenerativeModel, data: TensorData, cfg: TrainConfig, run: RunDir,
-                 reference: Optional[np.ndarray] = None):
-        self.model, self.data, self.cfg, self.run = model, data, cfg, run
+                 reference: Optional[np.ndarray] = None, dist: Dist = SINGLE):
+        """`dist`: this process's place among several training one run (see ``distributed.py``): each
+        trains on its slice of every minibatch, gradients are averaged in every phase, and rank 0 alone
+        writes the run directory."""
+        self.model, self.data, self.cfg, self.run, self.dist = model, data, cfg, run, dist
+        distributed.check_batch(dist, cfg.batch_size, getattr(model, "pack", 1))
+        distributed.broadcast_parameters(dist, model)
         self.reference = reference  # data points drawn behind 2-D sample plots
         self.players = model.players()
         self.params = {name: p.parameters() for name, p in self.players.items()}
@@ -124,6 +131,14 @@ class Trainer:
         # reconstruction phase, which updates the encoder and the decoder by one loss)
         self.scalers = ({ph.players: torch.amp.GradScaler(device_type) for ph in self.phases}
                         if cfg.precision == "fp16" else {})
+        if cfg.sync_bn:
+            if not (dist.enabled and device_type == "cuda"):
+                raise ConfigError("sync_bn=true shares BatchNorm statistics between several processes on CUDA "
+                                  "GPUs; start them with --nproc N or torchrun on a GPU machine, or leave it out")
+            for player in self.players.values():  # in place: the players keep their networks
+                for module in player.modules:
+                    for name, child in list(module.named_children()):
+                        setattr(module, name, torch.nn.SyncBatchNorm.convert_sync_batchnorm(child))
         if cfg.compile:
             compile_networks(model, self.players)
         self.stream = BatchStream(data, cfg.batch_size, seed=cfg.seed + 1)
@@ -134,6 +149,7 @@ class Trainer:
         self.count: dict[str, int] = {}
         self._stop = False
         self.live = LiveEvaluation.for_config(cfg, model)  # evaluation during training (eval_every, best)
+        self._exit_code = 130
 
     # ------------------------------------------------------------------------------------------------
     # state
@@ -149,6 +165,8 @@ class Trainer:
             "count": dict(self.count),
             "scalers": {"+".join(k): v.state_dict() for k, v in self.scalers.items()},
         }
+        if self.dist.enabled:  # every rank's noise generator (a collective: every rank calls this)
+            state["rng_ranks"] = distributed.gather_rng(self.dist)
         if torch.cuda.is_available():
             state["rng_cuda"] = torch.cuda.get_rng_state_all()
         return state
@@ -159,7 +177,8 @@ class Trainer:
         ckpt = latest_checkpoint(self.run.checkpoints)
         if ckpt is not None:
             self._load(ckpt)
-        self.run.truncate_metrics(self.step)
+        if self.dist.main:
+            self.run.truncate_metrics(self.step)
         return ckpt is not None
 
     def _load(self, ckpt: Path) -> None:
@@ -167,8 +186,15 @@ class Trainer:
         file = ckpt / STATE
         state = load_state(ckpt)
         opt_maps = tuple(f"optimizers.{n}.state" for n in self.optimizers)
-        check_state(state, self.state_dict(), file, maps=("acc", "count", *opt_maps), optional=("rng_cuda", "scalers"),
-                    loose=lambda field: ".param_groups[" in field)
+        template = self.state_dict()
+        template.pop("rng_ranks", None)
+        check_state(state, template, file, maps=("acc", "count", *opt_maps),
+                    optional=("rng_cuda", "scalers", "rng_ranks"), loose=lambda field: ".param_groups[" in field)
+        ranks = state.get("rng_ranks")
+        if ranks is not None and not (isinstance(ranks, list) and ranks and all(
+                isinstance(r, torch.Tensor) and r.dtype == state["rng_cpu"].dtype and r.shape == state["rng_cpu"].shape
+                for r in ranks)):
+            raise bad(file, "rng_ranks", "should be a list of random-generator states, one per process")
         if state["step"] != step_of(ckpt):
             raise bad(file, "step", f"is {state['step']}, but the folder is {ckpt.name}")
         if set(state["acc"]) != set(state["count"]):
@@ -192,6 +218,10 @@ class Trainer:
                 o.load_state_dict(state["optimizers"][n])
             self.stream.load_state_dict(state["stream"])
             torch.set_rng_state(state["rng_cpu"])
+            if self.dist.enabled or ranks is not None:
+                warning = distributed.restore_rng(self.dist, ranks, self.cfg.seed, state["step"])
+                if warning and self.dist.main:
+                    print(f"warning: {warning}", file=sys.stderr)
             if "rng_cuda" in state and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(state["rng_cuda"])
             for key, scaler in self.scalers.items():
@@ -205,17 +235,24 @@ class Trainer:
 
     def save(self) -> Path:
         """A checkpoint of this step. The older ones beyond keep_checkpoints are deleted once a step after it
-        has gone well (see `_non_finite`), so a good checkpoint is always left."""
-        try:
-            path = save_checkpoint(self.run.checkpoints, self.step, self.model, self.state_dict())
-        except NonFiniteLossError as e:  # weights holding NaN or inf are never saved
-            self.run.write_status("failed", self.step, str(e))
-            raise
+        has gone well (see `_non_finite`), so a good checkpoint is always left. With several processes every
+        rank takes rank 0's BatchNorm statistics first, rank 0 writes, the others wait for it."""
+        distributed.broadcast_buffers(self.dist, [self.model])
+        state = self.state_dict()
+        path = self.run.checkpoints / f"step-{self.step:08d}"
+        if self.dist.main:
+            try:
+                path = save_checkpoint(self.run.checkpoints, self.step, self.model, state)
+            except NonFiniteLossError as e:  # weights holding NaN or inf are never saved
+                self.run.write_status("failed", self.step, str(e))
+                raise
+        distributed.barrier(self.dist)
         self._prune_due = True
         return path
 
     def _prune(self) -> None:
-        prune_checkpoints(self.run.checkpoints, self.cfg.keep_checkpoints)
+        if self.dist.main:
+            prune_checkpoints(self.run.checkpoints, self.cfg.keep_checkpoints)
         self._prune_due = False
 
     # ------------------------------------------------------------------------------------------------
@@ -232,7 +269,7 @@ class Trainer:
         batch = None
         for phase in self.phases:
             if phase.data or batch is None:
-                batch = self.stream.next()
+                batch = distributed.shard(self.dist, self.stream.next())
                 step.new_minibatch()
             out = self.backward(phase, batch, step)
             self.update(phase, step)
@@ -247,13 +284,17 @@ class Trainer:
             with self.autocast():
                 out = self.model.loss(phase.name, batch, step)
             loss = out["loss"]
-            if not torch.isfinite(loss):
+            if not self.dist.enabled and not torch.isfinite(loss):
                 self._non_finite(phase.name, loss)
             for name in phase.players:
                 self.optimizers[name].zero_grad(set_to_none=True)
             scaler = self.scalers.get(phase.players)
             (loss if scaler is None else scaler.scale(loss)).backward(inputs=ctx.params,
                                                                       retain_graph=step.retains_graph)
+            if self.dist.enabled:  # the ranks' mean gradient and loss: a NaN on any rank stops them all
+                out["loss"] = distributed.average_gradients(self.dist, ctx.params, loss)
+                if not torch.isfinite(out["loss"]):
+                    self._non_finite(phase.name, out["loss"])
         return out
 
     def update(self, phase: Phase, step: Step) -> None:
@@ -279,6 +320,8 @@ class Trainer:
         checkpoint of step S holds weights that already diverge: it is deleted, and the one before it kept."""
         diverged = self.run.checkpoints / f"step-{self.step:08d}"
         dropped = ""
+        if not self.dist.main:  # rank 0 says why and keeps the run directory right
+            raise NonFiniteLossError(f"training stopped at step {self.step + 1}: the {phase} loss is {loss.item()}")
         if diverged.is_dir():
             shutil.rmtree(diverged)
             dropped = f"the checkpoint of step {self.step} (whose weights give this loss) is deleted and "
@@ -295,7 +338,8 @@ class Trainer:
         for k in self.acc:
             row[k] = float(self.acc[k]) / self.count[k]
         self.acc, self.count = {}, {}
-        self.run.append_metrics(row)
+        if self.dist.main:
+            self.run.append_metrics(row)
         return row
 
     # ------------------------------------------------------------------------------------------------
@@ -315,8 +359,11 @@ class Trainer:
         self.model.train(was_training)
         return self.model.info.to_data_space(x).float().cpu().numpy()
 
-    def save_samples(self, name: str) -> Path:
+    def save_samples(self, name: str) -> Optional[Path]:
+        """The fixed-noise sample grid, drawn by rank 0 (with rank 0's BatchNorm statistics)."""
         path = self.run.samples / f"{name}.png"
+        if not self.dist.main:
+            return None
         if self.model.info.kind == "points":
             x = self.fixed_samples(2500)
             return save_points(x, path, self.reference, title=f"{name} (step {self.step})")
@@ -340,8 +387,10 @@ class Trainer:
         self.model.train()
         self._t0 = time.perf_counter()
         self._prune_due = False
-        run.write_status("running", self.step)
-        show = sys.stderr.isatty() if progress is None else progress
+        main = self.dist.main
+        if main:
+            run.write_status("running", self.step)
+        show = (sys.stderr.isatty() if progress is None else progress) and main
         from tqdm.auto import tqdm
 
         bar = tqdm(total=self.total, initial=self.step, disable=not show, unit="step", dynamic_ncols=True,
@@ -365,20 +414,25 @@ class Trainer:
                             self.save_samples(f"epoch-{epoch:04d}")
                         if cfg.ckpt_every == 0:
                             self.save()
-                        refresh_run_report(run.path)
+                        if main:
+                            refresh_run_report(run.path)
                     if cfg.ckpt_every and self.step % cfg.ckpt_every == 0:
                         self.save()
                     if self.live:
                         self.live.after_step(self)
-                    if self._stop:
+                    if distributed.any_rank(self.dist, bool(self._stop)):  # every rank stops at the same step
+                        self._stop = self._stop or "an interrupt of another process"
                         self.save()
-                        run.write_status("interrupted", self.step, f"stopped by {self._stop}; resume with "
-                                                                    f"genlab resume {run.path}")
+                        if main:
+                            run.write_status("interrupted", self.step, f"stopped by {self._stop}; resume with "
+                                                                        f"genlab resume {run.path}")
                         raise Interrupted(f"interrupted by {self._stop} at step {self.step}; checkpoint saved. "
                                           f"Continue with: genlab resume {run.path}", exit_code=self._exit_code)
                 bar.close()
                 self.finish(pictures)
         except BaseException as e:
+            if not main:
+                raise
             if not isinstance(e, (Interrupted, NonFiniteLossError)):  # those wrote their status already
                 self._last_words("interrupted" if isinstance(e, KeyboardInterrupt) else "failed",
                                  "stopped at once by a second interrupt; resume continues from the last checkpoint"
@@ -394,6 +448,8 @@ class Trainer:
         run that reached its last step but stopped before it was done."""
         self.save()
         self._prune()
+        if not self.dist.main:
+            return
         self.save_samples("final")
         samples_over_epochs(self.run.samples, self.run.samples / "over-epochs.png")
         plot_curves(self.run.read_metrics(), self.run.samples / "curves.png", title=self.run.path.name)
