@@ -97,3 +97,28 @@ def test_a_run_from_before_a_setting_existed_is_reused(tmp_path):
     check_same_settings(tmp_path, "gan", "ring8", {"steps": "3"})
     with pytest.raises(ConfigError, match="steps=3 \\(now 4\\)"):
         check_same_settings(tmp_path, "gan", "ring8", {"steps": "4"})
+
+
+def test_the_table_is_a_compare_table_with_estimates_checks_and_settings():
+    import argparse
+
+    from genlab.compare import Estimate, Table
+    from genlab.reproduce.mode_collapse import PRESETS, STATS, summarize, table
+
+    entries, datasets = ["gan", "fgan-kl"], ["ring8", "grid25"]
+    ev = {s: 1.0 for s in STATS}
+    results = {(n, d): [ev, {**ev, "modes": 3.0}] for n in entries for d in datasets}
+    results[("gan", "ring8")] = [ev]  # one of two seeds diverged
+    rows = summarize(results, entries, datasets, steps=10, seeds=2)
+    args = argparse.Namespace(preset="quick", jobs=1, threads=1)
+    doc = table(rows, entries, datasets, args, PRESETS["quick"], 2, 10, 0.5)
+    assert isinstance(doc, Table)
+    gan = doc.rows[0]
+    assert gan[0] == "gan" and isinstance(gan[2], Estimate) and gan[2].note == "1 of 2 seeds diverged"
+    assert doc.rows[1][2] == Estimate(2.0, 1.0)  # fgan-kl ring8 modes: mean and standard error of 1 and 3
+    md = doc.markdown()
+    assert md.startswith("# Mode collapse on 2-D mixtures") and "| ring8 modes /8 |" in md and "grid25 cells /25" in md
+    assert "| fgan-kl | 10 | 2.00 +- 1.00 |" in md and "1.00 +- 0.00 (1 of 2 seeds diverged)" in md
+    assert "| *PacGAN4* (published) | - | 7.8 | 95.9 |" in md
+    assert "## Checks (computed from the rows above)" in md and "## Settings" in md and "- preset: " in md
+    assert doc.csv().splitlines()[0].startswith("model,steps,ring8 modes,ring8 modes_se,")

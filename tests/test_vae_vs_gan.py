@@ -69,3 +69,26 @@ def test_the_story_checks_read_the_numbers():
 def test_unknown_models_are_a_clear_error(tmp_path, capsys):
     code = main(["reproduce", "vae-vs-gan", "--models", "vae,nosuch", "--out", str(tmp_path / "x")])
     assert code == 2 and "nosuch" in capsys.readouterr().err
+
+
+def test_the_table_is_a_compare_table_with_the_story_and_settings(tmp_path):
+    import argparse
+
+    from genlab.compare import Table
+    from genlab.reproduce.vae_vs_gan import COLUMNS, PROTOCOLS, table
+
+    def result(fid: float, precision: float) -> dict:
+        return {"fid": {"fid": fid, "fid_real": 1.0, "settings": {"features": "classifier"}},
+                "prdc": {"precision": precision, "recall": 0.5}, "classes": {"classes": 10, "classes_real": 10}}
+
+    results = {"vae": result(50.0, 0.2), "dcgan": result(20.0, 0.6)}
+    args = argparse.Namespace(dataset="digits", preset="quick", seed=0)
+    proto = next(iter(PROTOCOLS.values()))
+    doc, rows = table(results, ["vae", "dcgan"], args, proto, 1, 100, 10, 60.0, [tmp_path / "samples.png"])
+    assert isinstance(doc, Table) and [r["model"] for r in rows] == ["vae", "dcgan"]
+    md = doc.markdown()
+    assert md.startswith("# VAE vs GAN vs hybrids") and "| FID (lower) |" in md
+    assert "| vae | 50.0 |" in md and "| dcgan | 20.0 |" in md and "| real vs real (floor) | 1.0 |" in md
+    assert "## The expected story" in md and "- [x] the VAE has the worst FID" in md
+    assert "## Settings" in md and "- figures: samples.png" in md
+    assert doc.header == ["model"] + [c[0] for c in COLUMNS]

@@ -76,10 +76,12 @@ def _evaluation_cards(evaluation: dict) -> str:
 
 
 def _eval_hint(v: RunView, display_path: str) -> str:
+    from ..models.base import HasLikelihood
+
     MODELS, _ = registries()
     cls = MODELS.get(v.model) if v.model in MODELS else None
     metrics = "modes" if v.kind == "points" else "fid,kid,prdc,classes"
-    if cls is not None and hasattr(cls, "log_weights"):  # a likelihood model: the VAE family
+    if cls is not None and issubclass(cls, HasLikelihood):  # the VAE family
         metrics = f"nll,elbo,active-units,{metrics}" if v.kind != "points" else "nll,elbo,active-units"
     return (f'<p class="muted">No stored evaluation yet. Compute some with '
             f'<code>genlab evaluate {esc(display_path)} --metrics {metrics}</code> (<code>genlab metrics</code> '

@@ -29,9 +29,11 @@ REPRODUCTIONS: Registry = Registry("reproduction")
 
 
 def write_table(md_path, csv_path, md: str, rows: list[dict], fields: list[str] | None = None) -> None:
-    """A table given as markdown text and rows, each file written atomically (a crash leaves the old file);
-    CSV columns: `fields`, or the first row's keys; floats rounded to 4 places. For reproductions whose
-    markdown is not yet a ``compare.Table`` (build one and call ``compare.write_outputs`` instead)."""
+    """A reproduction's document and its rows, each file written atomically (a crash leaves the old file):
+    `md`, the markdown people read (mode-collapse, vae-vs-gan and iwae-table: a ``compare.Table``'s, with its
+    checks and settings as sections; the other reproductions and the sweeps still write theirs by hand), and
+    the CSV of `rows` through ``compare.Table`` (one record per row, for programs; columns `fields` or the
+    first row's keys; floats rounded to 4 places)."""
     from ..compare import Table
     from ..rundir import atomic_path
 

@@ -18,7 +18,6 @@ are computed from the measured numbers, never written in advance.
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import os
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..compare import Estimate, Table
 from ..errors import ConfigError, NonFiniteLossError
 from ..report.study import write_study_report
 from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{job.name} {job.dataset} seed {job.seed}] {message}", flush=True)
     minutes = (time.time() - t0) / 60
     rows = summarize(results, entries, datasets, steps, seeds)
-    md = table(rows, entries, datasets, args, preset, seeds, steps, minutes)
+    md = table(rows, entries, datasets, args, preset, seeds, steps, minutes).markdown()
     write_table(out / "mode_collapse.md", out / "mode_collapse.csv", md, rows, fields=CSV_FIELDS)
     for name in entries:
         plot_samples(out, name, datasets)
@@ -249,14 +249,6 @@ def summarize(results: dict, entries: list[str], datasets: list[str], steps: int
     return rows
 
 
-def _cell(row: dict | None, stat: str, digits: int) -> str:
-    if row is None or f"{stat}_mean" not in row:
-        return ""
-    if f"{stat}_se" not in row:
-        return f"{row[f'{stat}_mean']:g}"
-    return f"{row[f'{stat}_mean']:.{digits}f} ± {row[f'{stat}_se']:.{digits}f}"
-
-
 def checks(rows: list[dict], entries: list[str], datasets: list[str], preset: str) -> list[tuple[str, bool]]:
     """The claims of the divergence view, each computed from the measured rows; only those measured to hold
     over seeds at the preset's budget are written (the issue's bar and PacGAN4's numbers: the paper preset,
@@ -312,48 +304,57 @@ def checks(rows: list[dict], entries: list[str], datasets: list[str], preset: st
 
 
 def table(rows: list[dict], entries: list[str], datasets: list[str], args, preset: Preset, seeds: int, steps: int,
-          minutes: float) -> str:
+          minutes: float) -> Table:
+    """The markdown table (one row per entry, then the published rows), its checks and its settings."""
     get = {(r["model"], r["dataset"]): r for r in rows}
-    out = io.StringIO()
-    out.write(f"# Mode collapse on 2-D mixtures (VEEGAN protocol), preset {args.preset}\n\n")
-    out.write(f"2,500 samples per run; mean ± standard error over {seeds} seeds. VEEGAN's protocol: a sample is high "
-              "quality (HQ) within 3 std of its nearest mode; a mode is captured when at least one HQ sample falls to "
-              "it; reverse KL = KL(histogram of HQ samples over modes || uniform) (log K when no sample is HQ). "
-              "Voronoi coverage, of all samples whether HQ or not: cells = the modes whose cell (the points nearest "
-              "to it) holds at least half its uniform share of the samples; KL(U || h) = KL(uniform || cell "
-              "histogram), smoothed by half a sample per cell (a missed cell costs about 0.80 on ring8, 0.21 on "
-              "grid25).\n\n")
-    head = "| model | steps |"
+    header, labels, formats = ["model", "steps"], {}, {}
     for d in datasets:
         k = 8 if d == "ring8" else 25
-        head += f" {d} modes /{k} | {d} % HQ | {d} reverse KL | {d} cells /{k} | {d} KL(U \\|\\| h) |"
-    out.write(head + "\n|" + "---|" * (2 + len(STATS) * len(datasets)) + "\n")
+        for stat, label, spec in (("modes", f"modes /{k}", ".2f"), ("hq_percent", "% HQ", ".1f"),
+                                  ("reverse_kl", "reverse KL", ".3f"), ("voronoi_cells", f"cells /{k}", ".2f"),
+                                  ("voronoi_kl", "KL(U \\|\\| h)", ".3f")):
+            header.append(f"{d} {stat}")
+            labels[f"{d} {stat}"], formats[f"{d} {stat}"] = f"{d} {label}", spec
+    cells = []
     for name in entries:
-        line = f"| {name} | {get[(name, datasets[0])]['steps']} |"
+        line: list = [name, get[(name, datasets[0])]["steps"]]
         for d in datasets:
             r = get[(name, d)]
-            failed = f" ({r['diverged']} of {r['seeds'] + r['diverged']} seeds diverged)" if r["diverged"] else ""
-            line += (f" {_cell(r, 'modes', 2)}{failed} | {_cell(r, 'hq_percent', 1)} | {_cell(r, 'reverse_kl', 3)} |"
-                     f" {_cell(r, 'voronoi_cells', 2)} | {_cell(r, 'voronoi_kl', 3)} |")
-        out.write(line + "\n")
+            failed = f"{r['diverged']} of {r['seeds'] + r['diverged']} seeds diverged" if r["diverged"] else ""
+            line += [_estimate(r, stat, failed if stat == "modes" else "") for stat in STATS]
+        cells.append(line)
     for name in PUBLISHED:
-        line = f"| *{name}* (published) | |"
+        line = [f"*{name}* (published)", None]
         for d in datasets:
-            line += f" {_cell(get.get((name, d)), 'modes', 1)} | {_cell(get.get((name, d)), 'hq_percent', 1)} | | | |"
-        out.write(line + "\n")
-    out.write("\n## Checks (computed from the rows above)\n\n")
-    for text, ok in checks(rows, entries, datasets, args.preset):
-        out.write(f"- [{'x' if ok else ' '}] {text}\n")
-    out.write("\n## Settings\n\n")
-    out.write(f"- preset: {preset.note}; generator updates of a cost-1 entry: {steps}\n")
-    out.write("- data: ring8 (8 Gaussians, radius 2, std 0.02) and grid25 (25 Gaussians on {-4..4}^2, std 0.05), "
-              "batch 512 unless an entry says otherwise; evaluation samples drawn with seed 0\n")
+            r = get.get((name, d), {})
+            line += [f"{r[f'{stat}_mean']:g}" if f"{stat}_mean" in r else None for stat in STATS]
+        cells.append(line)
+    checked = "".join(f"- [{'x' if ok else ' '}] {text}\n" for text, ok in checks(rows, entries, datasets, args.preset))
+    settings = [f"- preset: {preset.note}; generator updates of a cost-1 entry: {steps}",
+                "- data: ring8 (8 Gaussians, radius 2, std 0.02) and grid25 (25 Gaussians on {-4..4}^2, std 0.05), "
+                "batch 512 unless an entry says otherwise; evaluation samples drawn with seed 0"]
     for name in entries:
         e = ENTRIES[name]
         over = ", ".join(f"{k}={v}" for k, v in e.overrides.items()) or "the model's defaults and points preset"
-        out.write(f"- {name}: `{e.model}` with {over}; {e.note}\n")
-    out.write(f"- wall time: {minutes:.1f} min, {args.jobs} run(s) at a time with {args.threads} thread(s) each\n")
-    return out.getvalue()
+        settings.append(f"- {name}: `{e.model}` with {over}; {e.note}")
+    settings.append(f"- wall time: {minutes:.1f} min, {args.jobs} run(s) at a time with {args.threads} thread(s) each")
+    return Table(
+        header, cells, labels=labels, formats=formats,
+        title=f"Mode collapse on 2-D mixtures (VEEGAN protocol), preset {args.preset}",
+        intro=(f"2,500 samples per run; mean +- standard error over {seeds} seeds. VEEGAN's protocol: a sample is high "
+               "quality (HQ) within 3 std of its nearest mode; a mode is captured when at least one HQ sample falls "
+               "to it; reverse KL = KL(histogram of HQ samples over modes || uniform) (log K when no sample is HQ). "
+               "Voronoi coverage, of all samples whether HQ or not: cells = the modes whose cell (the points nearest "
+               "to it) holds at least half its uniform share of the samples; KL(U || h) = KL(uniform || cell "
+               "histogram), smoothed by half a sample per cell (a missed cell costs about 0.80 on ring8, 0.21 on "
+               "grid25)."),
+        sections=[("Checks (computed from the rows above)", checked), ("Settings", "\n".join(settings) + "\n")])
+
+
+def _estimate(row: dict, stat: str, note: str = "") -> Estimate | None:
+    if f"{stat}_mean" not in row:
+        return None
+    return Estimate(row[f"{stat}_mean"], row.get(f"{stat}_se"), note)
 
 
 def plot_samples(out: Path, name: str, datasets: list[str]) -> Path:

@@ -21,13 +21,13 @@ checks at the end are computed from the measured numbers.
 from __future__ import annotations
 
 import argparse
-import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..compare import Table
 from ..errors import ConfigError
 from ..report.study import write_study_report
 from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
@@ -108,6 +108,7 @@ def _value(ev: dict, metric: str, key: str):
 def run(args: argparse.Namespace) -> int:
     from ..api import resolve_device
     from ..evaluate import evaluate
+    from ..models.base import Encodes
     from ..registry import MODELS as REGISTERED
     from .. import models as _models  # noqa: F401  (registration)
 
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         started = time.time()
         train_or_reuse(name, name, args.dataset, path, {**common(), **MODELS[name]})
         trained = time.time() - started
-        has_encoder = hasattr(REGISTERED.get(name), "reconstruct")
+        has_encoder = issubclass(REGISTERED.get(name), Encodes)
         metrics = METRICS + (ENCODER_METRICS if has_encoder else [])
         started = time.time()
         results[name] = evaluate(path, metrics, {"n": n_eval, "seed": args.seed, "device": device,
@@ -156,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
                            pictures=False)  # their picture is latent.png, below
         figures.append(latent_figure(out, list(LATENT_RUNS), device))
 
-    md, rows = table(results, names, args, proto, epochs, n_eval, critic_steps, time.time() - t0, figures, refs)
+    doc, rows = table(results, names, args, proto, epochs, n_eval, critic_steps, time.time() - t0, figures, refs)
+    md = doc.markdown()
     write_table(out / "table.md", out / "table.csv", md, rows)
     print(md)
     print(f"wrote {out / 'table.md'}, {out / 'table.csv'} and " + ", ".join(str(p) for p in figures))
@@ -232,7 +234,8 @@ def checks(results: dict, names: list[str]) -> list[tuple[str, bool]]:
 
 
 def table(results: dict, names: list[str], args, proto: Protocol, epochs: int, n_eval: int, critic_steps: int,
-          seconds: float, figures: list[Path], refs: list[dict] | None = None) -> tuple[str, list[dict]]:
+          seconds: float, figures: list[Path], refs: list[dict] | None = None) -> tuple[Table, list[dict]]:
+    """The markdown table (with its checks and settings) and the CSV's rows."""
     rows = []
     for name in names:
         row = {"model": name}
@@ -244,39 +247,31 @@ def table(results: dict, names: list[str], args, proto: Protocol, epochs: int, n
     for col, metric, key, _, _ in COLUMNS:
         v = first.get(metric, {}).get(f"{key}_real")
         real[col] = 1000 * v if (v is not None and metric == "kid") else v
-    out = io.StringIO()
-    out.write(f"# VAE vs GAN vs hybrids, reproduced by genlab: {args.dataset}, preset {args.preset}\n\n")
-    out.write("| model | " + " | ".join(f"{c[0]} ({c[4]})" if c[4] else c[0] for c in COLUMNS) + " |\n")
-    out.write("|---" * (len(COLUMNS) + 1) + "|\n")
     rows += refs or []
-    for r in rows + [real]:
-        cells = []
-        for col, _, _, fmt, _ in COLUMNS:
-            v = r[col]
-            cells.append("" if v is None else format(v, fmt))
-        out.write(f"| {r['model']} | " + " | ".join(cells) + " |\n")
-    out.write("\n## The expected story\n\n")
-    for text, ok in checks(results, names):
-        out.write(f"- [{'x' if ok else ' '}] {text}\n")
+    story = "".join(f"- [{'x' if ok else ' '}] {text}\n" for text, ok in checks(results, names))
     if refs:
-        out.write("\nThe reference rows are not models: each is one image per real image of the other split, so "
+        story += ("\nThe reference rows are not models: each is one image per real image of the other split, so "
                   "they cover the data by construction; they lose detail, the first by design, the second through "
                   "the VAE's decoder (rec. MSE: their pixel MSE to those images). Improved recall counts a real "
                   "image as covered only when it lies within the k-NN radius of some scored image among the scored "
                   "images themselves; blurry images lie close together, so their radii are small and recall falls "
                   "with blur whatever the coverage.\n")
     settings = first["fid"]["settings"]
-    out.write("\n## Settings\n\n")
-    out.write(f"- protocol: {proto.note}; epochs {epochs}, batch {proto.batch_size}, seed {args.seed}\n")
-    out.write("- models: " + "; ".join(f"{n} {' '.join(f'{k}={v}' for k, v in MODELS[n].items()) or '(defaults)'}"
-                                       for n in names) + "; DCGAN convolutional networks for every model\n")
-    out.write(f"- metrics on {n_eval} samples against {n_eval} {settings.get('reference_split', 'test')} images, "
-              f"features: {settings.get('features', 'classifier')}; independent critic: {critic_steps} steps; "
-              "reconstruction error on test images, in [0, 1] pixel units\n")
-    out.write("- real vs real: the training split against the test split, same N: the floor of each metric\n")
-    out.write("- figures: " + ", ".join(p.name for p in figures) + "\n")
-    out.write(f"- wall time: {seconds / 60:.1f} min\n")
-    return out.getvalue(), rows
+    lines = [f"- protocol: {proto.note}; epochs {epochs}, batch {proto.batch_size}, seed {args.seed}",
+             "- models: " + "; ".join(f"{n} {' '.join(f'{k}={v}' for k, v in MODELS[n].items()) or '(defaults)'}"
+                                      for n in names) + "; DCGAN convolutional networks for every model",
+             f"- metrics on {n_eval} samples against {n_eval} {settings.get('reference_split', 'test')} images, "
+             f"features: {settings.get('features', 'classifier')}; independent critic: {critic_steps} steps; "
+             "reconstruction error on test images, in [0, 1] pixel units",
+             "- real vs real: the training split against the test split, same N: the floor of each metric",
+             "- figures: " + ", ".join(p.name for p in figures),
+             f"- wall time: {seconds / 60:.1f} min"]
+    header = ["model"] + [c[0] for c in COLUMNS]
+    md = Table(header, [[r[h] for h in header] for r in rows + [real]],
+               title=f"VAE vs GAN vs hybrids, reproduced by genlab: {args.dataset}, preset {args.preset}",
+               labels={c[0]: f"{c[0]} ({c[4]})" for c in COLUMNS if c[4]}, formats={c[0]: c[3] for c in COLUMNS},
+               sections=[("The expected story", story), ("Settings", "\n".join(lines) + "\n")])
+    return md, rows
 
 
 def samples_figure(out: Path, names: list[str]) -> Path:
