@@ -12,7 +12,9 @@ Each metric's numbers become an eval row of ``metrics.jsonl``::
 
     {"step": 400, "epoch": 2.0, "time": 31.2, "metric": "fid", "fid": 41.3, ..., "settings": {..., "seconds": 2.1}}
 
-(``seconds``: how long that metric took; the run summary prints evaluation's share of the wall time).
+(``seconds``: how long that step's evaluation took, all its metrics together, since they are computed in one
+call that shares what they have in common, such as the importance weights of nll and elbo; the run summary
+prints evaluation's share of the wall time).
 ``best=METRIC`` keeps ``checkpoints/best``: the checkpoint of the best evaluation so far, with ``best.json``
 (step, metric, value), also in ``status.json`` under "best". A resumed run that went back before its best
 evaluation drops that best checkpoint (its step is trained again). Listeners (``listening``: the sweep's
@@ -153,17 +155,17 @@ class LiveEvaluation:
         trainer.save()
         if not trainer.dist.main:  # rank 0 evaluates (from the run directory) while the others wait for it
             return {}
-        results, raw = {}, {}
+        results = {}
         with own_random_state():
-            for name in self.names:  # one at a time, to time each
-                started = time.perf_counter()
-                out = evaluate(run.path, [name], self.options)[name]
-                seconds = time.perf_counter() - started
-                results[name], raw[name] = scalars(out), out
-                run.append_metrics({"step": step, "epoch": round(trainer.stream.epoch, 4),
-                                    "time": round(trainer.elapsed + time.perf_counter() - trainer._t0, 3),
-                                    "metric": name, **results[name],
-                                    "settings": {**out.get("settings", {}), "seconds": round(seconds, 3)}})
+            started = time.perf_counter()
+            raw = evaluate(run.path, self.names, self.options)  # in one call: metrics share what they compute
+            seconds = time.perf_counter() - started
+        for name in self.names:
+            results[name] = scalars(raw[name])
+            run.append_metrics({"step": step, "epoch": round(trainer.stream.epoch, 4),
+                                "time": round(trainer.elapsed + time.perf_counter() - trainer._t0, 3),
+                                "metric": name, **results[name],
+                                "settings": {**raw[name].get("settings", {}), "seconds": round(seconds, 3)}})
         if self.objective is not None:
             value = self.objective.value(results)
             if value is None and self.objective.key not in raw[self.objective.metric]:
@@ -228,9 +230,10 @@ def eval_rows(rows: list[dict]) -> list[dict]:
 def evaluation_time(rows: list[dict]) -> dict:
     """Seconds spent evaluating during training, the run's wall time so far and the share."""
     evals = eval_rows(rows)
-    seconds = sum(r.get("settings", {}).get("seconds", 0.0) for r in evals)
+    per_step = {r["step"]: r.get("settings", {}).get("seconds", 0.0) for r in evals}  # the same in each row of a step
+    seconds = sum(per_step.values())
     total = max([r.get("time", 0.0) for r in rows] or [0.0])  # an eval row's time is taken after it
-    steps = len({r["step"] for r in evals})
+    steps = len(per_step)
     return {"seconds": round(seconds, 3), "evaluations": steps, "share": round(seconds / total, 4) if total else 0.0}
 
 
