@@ -61,13 +61,17 @@ def test_evaluator_train_reports_the_test_accuracy(cache, capsys):
     assert code == 0, err
     acc = float(out.split("test accuracy ")[1].split()[0])
     assert 0.8 <= acc <= 1.0
+    # long implicit work is said before it starts, with its length after (stderr is no terminal here)
+    assert "training the evaluator classifier for digits once (" in err and "next time it is read from" in err
+    assert "  done in " in err and "training the digits classifier: step 60/60 (100%)" in err
     info = json.loads(next(cache.glob("evaluators/digits-*/info.json")).read_text())
     assert info["test_accuracy"] == pytest.approx(acc, abs=1e-4)
     assert info["recipe"]["min_steps"] == 60 and info["data"]["dataset"] == "digits"
     assert not list(cache.glob("evaluators/.tmp-*"))  # nothing half-written left behind
     # a second call finds it in the cache instead of training again
     before = next(cache.glob("evaluators/digits-*/model.safetensors")).stat().st_mtime_ns
-    assert run(capsys, "evaluator", "train", "digits")[0] == 0
+    code, _, err = run(capsys, "evaluator", "train", "digits")
+    assert code == 0 and "training the evaluator classifier" not in err
     assert next(cache.glob("evaluators/digits-*/model.safetensors")).stat().st_mtime_ns == before
 
 

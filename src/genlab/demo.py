@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .api import make_configs, train
 from .errors import RunDirError
+from .progress import duration
 
 # (run name, model, dataset, training settings, model overrides)
 DEMO_RUNS = [
@@ -31,9 +32,9 @@ def run_demo(out: Path, quick: bool = False) -> list[Path]:
             tr = {**tr, "epochs": 0, "steps": 20, "sample_every": 1, "log_every": 5}
         t0 = time.perf_counter()
         cfgs = make_configs(model, dataset, over, train=tr)
-        print(f"training {model} on {dataset} ...", flush=True)
+        print(f"training {model} on {dataset} ({len(runs) + 1} of {len(DEMO_RUNS)}) ...", flush=True)
         run = train(model, out / name, cfgs)
-        print(f"  done in {time.perf_counter() - t0:.0f} s: {run.samples / 'final.png'}, "
+        print(f"  done in {duration(time.perf_counter() - t0)}: {run.samples / 'final.png'}, "
               f"{run.samples / 'curves.png'}", flush=True)
         runs.append(run.path)
     print(f"demo finished; run directories are in {out}/ (samples/*.png in each)")

@@ -30,6 +30,7 @@ from .errors import ConfigError, GenlabError, NonFiniteLossError
 from .live_eval import LiveEvaluation
 from .models.base import GenerativeModel, OptimSpec, Phase, Step, frozen
 from .plots import plot_curves, samples_over_epochs, save_image_grid, save_points
+from .progress import Progress
 from .report.live import refresh_run_report
 from .rundir import RunDir
 from .runfiles import bad, check_optimizer_state, check_state
@@ -390,11 +391,7 @@ class Trainer:
         main = self.dist.main
         if main:
             run.write_status("running", self.step)
-        show = (sys.stderr.isatty() if progress is None else progress) and main
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=self.total, initial=self.step, disable=not show, unit="step", dynamic_ncols=True,
-                   desc=run.path.name)
+        bar = Progress(self.total, run.path.name, initial=self.step, show=progress if main else False)
         last_row: dict = {}
         try:
             with self._sigint():
@@ -402,11 +399,11 @@ class Trainer:
                     self.train_step()
                     if self._prune_due:  # this step went well from the last checkpoint: older ones may go
                         self._prune()
-                    bar.update(1)
                     if self.step % cfg.log_every == 0 or self.step == self.total:
                         last_row = self.log()
-                        bar.set_postfix({k: f"{v:.3g}" for k, v in last_row.items() if k not in ("step", "time")},
-                                        refresh=False)
+                        bar.note(**{k: v for k, v in last_row.items() if k not in ("step", "time", "epoch")})
+                    bar.note(epoch=round(self.stream.drawn / bpe, 2))
+                    bar.update(1)
                     epoch = self.stream.drawn // bpe
                     if epoch > epochs_done:
                         epochs_done = epoch

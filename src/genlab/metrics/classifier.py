@@ -37,6 +37,7 @@ from ..config import DataConfig, check
 from ..data.files import cache_dir
 from ..data.fingerprint import data_identity
 from ..errors import DataError
+from ..progress import Progress, announce
 
 ARCH_VERSION = 1  # bump when DomainCNN changes shape or meaning
 WEIGHTS = "model.safetensors"
@@ -175,7 +176,10 @@ def train_classifier(data: dict, recipe: Recipe = Recipe(), progress: Optional[b
     try:
         with torch.random.fork_rng():  # initialization and dropout draw from the global generator: seed it,
             torch.manual_seed(recipe.seed)  # and leave the caller's global state as it was
-            net, steps = _fit(train, recipe, gen, c, k, data["dataset"], progress)
+            with announce(f"training the evaluator classifier for {data['dataset']} once ({len(train):,} images, "
+                          f"{_steps(recipe, len(train)):,} steps); next time it is read from {final.parent}",
+                          show=progress):
+                net, steps = _fit(train, recipe, gen, c, k, data["dataset"], progress)
     finally:
         torch.set_flush_denormal(False) if flush else None
     acc = accuracy(net, test.x, test.y)
@@ -199,19 +203,20 @@ def train_classifier(data: dict, recipe: Recipe = Recipe(), progress: Optional[b
     return final
 
 
+def _steps(recipe: Recipe, n: int) -> int:
+    """Optimizer steps of a classifier's training on n images."""
+    return max(recipe.epochs * max(1, n // recipe.batch_size), recipe.min_steps)
+
+
 def _fit(train, recipe: Recipe, gen: torch.Generator, c: int, k: int, name: str,
          progress: Optional[bool]) -> tuple[DomainCNN, int]:
-    from tqdm import tqdm
-
     net = DomainCNN(c, k, recipe.widths, recipe.features)
     n = len(train)
-    per_epoch = max(1, n // recipe.batch_size)
-    steps = max(recipe.epochs * per_epoch, recipe.min_steps)
+    steps = _steps(recipe, n)
     opt = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=steps, pct_start=0.15)
     net.train()
-    bar = tqdm(total=steps, desc=f"training the {name} classifier", unit="step",
-               disable=progress is False, leave=False)
+    bar = Progress(steps, f"training the {name} classifier", show=progress)
     perm, pos = torch.randperm(n, generator=gen), 0
     for _ in range(steps):
         if pos + recipe.batch_size > n:
@@ -223,8 +228,8 @@ def _fit(train, recipe: Recipe, gen: torch.Generator, c: int, k: int, name: str,
         loss.backward()
         opt.step()
         sched.step()
+        bar.note(loss=loss.item())
         bar.update()
-        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
     bar.close()
     return net.eval(), steps
 
