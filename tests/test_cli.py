@@ -39,6 +39,8 @@ def test_train_resume_sample_end_to_end(tmp_path, capsys, model, kind):
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["model"] == model and cfg["seed"] == 3 and cfg["train"]["steps"] == 12
     assert cfg["data"]["dataset"] == dataset and cfg["data_info"]["shape"] == list(shape)
+    if cfg["model_config"].get("net") == "auto":  # config.json says what "auto" became
+        assert cfg["resolved"]["model"]["net"] in ("mlp", "conv")
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [4, 8, 12]
     assert all({"step", "epoch", "time"} <= set(r) and any(k.endswith("_loss") for k in r) for r in rows)

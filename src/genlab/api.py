@@ -103,6 +103,7 @@ def train(model: str, out: str | Path, cfgs: dict, overwrite: bool = False, prog
                 "model_config": to_dict(cfgs["model"]),
                 "data_info": dataclasses.asdict(data.info),
                 "data_fingerprint": data_fingerprint(cfgs["data"]),
+                "resolved": resolved_values(cfgs, net, data.info),
             })
         trainer.fit(progress=progress, pictures=(lambda: _pictures(run)) if pictures else None)
     return run
@@ -113,6 +114,13 @@ def _processes(device: str) -> tuple[distributed.Dist, torch.device]:
     kind = resolve_device(device)
     dist = distributed.setup(kind.type)
     return dist, torch.device(distributed.device_for(dist, kind.type)) if dist.enabled else kind
+
+
+def resolved_values(cfgs: dict, net: GenerativeModel, info: DataInfo) -> dict:
+    """What each "auto" setting became for this run, by section (config.json's "resolved")."""
+    out = {"model": {k: v for k, v in net.resolved.items() if getattr(cfgs["model"], k, None) == "auto"},
+           "data": {"range": info.range} if cfgs["data"].range == "auto" else {}}
+    return {k: v for k, v in out.items() if v}
 
 
 def _now() -> str:

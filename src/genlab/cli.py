@@ -25,6 +25,25 @@ def _length_args(p: argparse.ArgumentParser, what: str) -> None:
                         "its slice of every batch_size minibatch); several machines: see the README")
 
 
+def _evaluate_arguments(e: argparse.ArgumentParser) -> None:
+    """`genlab evaluate`'s options (also listed by `genlab metrics NAME`)."""
+    e.add_argument("dir")
+    e.add_argument("--metrics", required=True, help="comma-separated metric names (see `genlab metrics`)")
+    e.add_argument("--split", choices=["train", "test"], default="test",
+                   help="the data split to score or compare with (default: test)")
+    for name, (flag, meaning, kind) in EVAL_SETTINGS.items():  # default: each metric's own
+        typed = {"choices": kind} if isinstance(kind, tuple) else {"type": kind}
+        e.add_argument(flag, dest=name, help=meaning, **typed)
+    e.add_argument("--batch-size", type=int, default=500, help="examples per batch while computing (does not change results)")
+    e.add_argument("--seed", type=int, default=0, help="seeds the samples and the data drawn (default 0)")
+    e.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="where to compute (default cpu)")
+    e.add_argument("--recompute", action="store_true", help="compute even where a stored result exists")
+    e.add_argument("--allow-data-change", action="store_true",
+                   help="evaluate even though the run's data changed since it was trained")
+    e.add_argument("--checkpoint", default="latest",
+                   help="the checkpoint to use: latest (default), best (kept by best=METRIC) or step-N")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genlab", description="Train, sample and compare deep generative models.")
     p.add_argument("--version", action="version", version=f"genlab {__version__}")
@@ -38,8 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train MODEL on a dataset into a new run directory",
                        epilog="Any config field can be set as KEY=VALUE (or --KEY VALUE), e.g. latent_dim=2 "
                               "batch_size=128 hidden=512,256. `genlab models` lists the models.")
-    t.add_argument("model", help="a registered model (see `genlab models`)")
-    t.add_argument("--dataset", required=True, help="a registered dataset (see `genlab datasets`)")
+    t.add_argument("model", nargs="?", help="a registered model (see `genlab models`; `genlab models MODEL` lists "
+                                            "its options)")
+    t.add_argument("--dataset", help="a registered dataset (see `genlab datasets`)")
+    t.add_argument("--config", help="settings from a JSON (or YAML) file: a run's config.json repeats that run; "
+                                    "options and KEY=VALUE given beside it win")
     t.add_argument("--out", required=True, help="the run directory to create")
     _length_args(t, "training length")
     t.add_argument("--seed", type=int)
@@ -75,21 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="Each setting means one thing for every metric; left unset, it takes the default of "
                               "each metric that reads it (`genlab metrics` lists them). A result computed before "
                               "with the same settings, checkpoint and data is re-used.")
-    e.add_argument("dir")
-    e.add_argument("--metrics", required=True, help="comma-separated metric names (see `genlab metrics`)")
-    e.add_argument("--split", choices=["train", "test"], default="test",
-                   help="the data split to score or compare with (default: test)")
-    for name, (flag, meaning, kind) in EVAL_SETTINGS.items():  # default: each metric's own
-        typed = {"choices": kind} if isinstance(kind, tuple) else {"type": kind}
-        e.add_argument(flag, dest=name, help=meaning, **typed)
-    e.add_argument("--batch-size", type=int, default=500, help="examples per batch while computing (does not change results)")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
-    e.add_argument("--recompute", action="store_true", help="compute even where a stored result exists")
-    e.add_argument("--allow-data-change", action="store_true",
-                   help="evaluate even though the run's data changed since it was trained")
-    e.add_argument("--checkpoint", default="latest",
-                   help="the checkpoint to use: latest (default), best (kept by best=METRIC) or step-N")
+    _evaluate_arguments(e)
 
     ev = sub.add_parser("evaluator", help="the domain classifiers that give image features offline")
     evsub = ev.add_subparsers(dest="action", metavar="ACTION")
@@ -118,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also write each run's curves and sample grids as TensorBoard event files in "
                           "DIR/tensorboard (pip install 'genlab[tensorboard]')")
 
-    sub.add_parser("metrics", help="list the registered evaluation metrics")
+    mt = sub.add_parser("metrics", help="list the registered evaluation metrics; with NAME, its options")
+    mt.add_argument("name", nargs="?", metavar="NAME", help="print this metric's description and evaluate's options")
 
     pc = sub.add_parser("pictures", help="(re)draw a run's pictures: reconstructions, latent space, interpolations")
     pc.add_argument("dir")
@@ -149,8 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name, exp in EXPLAINERS.items():
         exp.add_arguments(xsub.add_parser(name, help=exp.description, description=exp.description))
 
-    sub.add_parser("models", help="list the registered models")
-    ds = sub.add_parser("datasets", help="list the registered datasets and whether their files are here")
+    ms = sub.add_parser("models", help="list the registered models; with MODEL, every option it takes")
+    ms.add_argument("name", nargs="?", metavar="MODEL", help="print this model's options: type, default, meaning")
+    ds = sub.add_parser("datasets", help="list the registered datasets and whether their files are here; with NAME, "
+                                         "the data options")
+    ds.add_argument("name", nargs="?", metavar="NAME", help="print this dataset's options and training defaults")
     ds.add_argument("--data-dir", help="also look here for data files")
     return p
 
@@ -210,9 +222,22 @@ def train_overrides(args, extra: list[str]) -> dict[str, str]:
 
 def cmd_train(args, extra: list[str]) -> int:
     from .api import make_configs, train
+    from .config import read_config_file
+    from .errors import ConfigError
 
-    cfgs = make_configs(args.model, args.dataset, train_overrides(args, extra))
-    run = train(args.model, args.out, cfgs, overwrite=args.overwrite)
+    if args.model and "=" in args.model:  # no MODEL (it is in the config file): the first KEY=VALUE took its place
+        extra, args.model = [args.model, *extra], None
+    model, overrides = read_config_file(args.config) if args.config else (None, {})
+    overrides.update(train_overrides(args, extra))
+    model = args.model or model
+    dataset = args.dataset or overrides.pop("data.dataset", None) or overrides.pop("dataset", None)
+    overrides.pop("data.dataset", None), overrides.pop("dataset", None)
+    if model is None or dataset is None:
+        missing = " and ".join(n for n, v in (("MODEL", model), ("--dataset", dataset)) if v is None)
+        raise ConfigError(f"say which model and data to train: give {missing}"
+                          + (f" (or put them in {args.config})" if args.config else " (or --config FILE)"))
+    cfgs = make_configs(model, dataset, overrides)
+    run = train(model, args.out, cfgs, overwrite=args.overwrite)
     _report(run)
     return 0
 
@@ -357,6 +382,19 @@ def cmd_report(args, extra) -> int:
 def cmd_metrics(args, extra) -> int:
     from .metrics.base import METRICS
 
+    if args.name:
+        metric = METRICS.get(args.name)
+        parser = argparse.ArgumentParser()
+        _evaluate_arguments(parser)
+        options = [a for a in parser._actions if a.option_strings and a.dest not in ("help", "metrics")]
+        print(f"{args.name}: {metric.description}\n\noptions of `genlab evaluate DIR --metrics {args.name}` "
+              f"(each metric reads those it needs):")
+        for a in options:
+            kind = "choice" if a.choices else "flag" if a.nargs == 0 else (a.type or str).__name__
+            choices = f"  ({' | '.join(a.choices)})" if a.choices else ""
+            default = "" if a.default is None or a.default is False else f"  default {a.default}"
+            print(f"  {a.option_strings[0]:<20}  {kind}{default}{choices}\n  {'':<20}  {a.help}")
+        return 0
     width = max([len(n) for n in METRICS.names()] or [0])
     for name, m in METRICS.items():
         print(f"{name:<{width}}  {m.description}")
@@ -413,6 +451,9 @@ def cmd_models(args, extra) -> int:
     from . import models  # noqa: F401
     from .registry import MODELS
 
+    if args.name:
+        print(_model_options(args.name), end="")
+        return 0
     width = max(len(n) for n in MODELS.names())
     for name, cls in MODELS.items():
         print(f"{name:<{width}}  {cls.description}")
@@ -426,6 +467,9 @@ def cmd_datasets(args, extra) -> int:
     from .config import DataConfig
     from .registry import DATASETS
 
+    if args.name:
+        print(_dataset_options(args.name, args.data_dir or ""), end="")
+        return 0
     width = max(len(n) for n in DATASETS.names())
     for name, spec in DATASETS.items():
         avail = spec.available(DataConfig(dataset=name, data_dir=args.data_dir or ""))
@@ -433,6 +477,37 @@ def cmd_datasets(args, extra) -> int:
         print(f"{name:<{width}}  [{mark}] {spec.description}")
         print(f"{'':<{width}}            {avail.where}")
     return 0
+
+
+def _model_options(name: str) -> str:
+    """`genlab models MODEL`: what it is, its presets, every model option and the training options."""
+    from .config import TrainConfig
+    from .options import format_options, options
+    from .registry import MODELS
+
+    cls = MODELS.get(name)
+    text = f"{name}: {cls.description}\n"
+    if cls.named_presets:
+        text += f"presets (--preset NAME): {', '.join(sorted(cls.named_presets))}\n"
+    for kind, values in sorted(cls.presets.items()):
+        text += f"on {kind} the defaults change: {', '.join(f'{k}={v}' for k, v in values.items())}\n"
+    text += f"\nmodel options (KEY=VALUE on `genlab train {name}`):\n" + format_options(options(cls.Config))
+    text += "\ntraining options (the same for every model):\n" + format_options(options(TrainConfig))
+    return text + "\ndata options: `genlab datasets NAME`\n"
+
+
+def _dataset_options(name: str, data_dir: str) -> str:
+    """`genlab datasets NAME`: what it is, where its files are, the data options and its training defaults."""
+    from .config import DataConfig
+    from .options import format_options, options
+    from .registry import DATASETS
+
+    spec = DATASETS.get(name)
+    avail = spec.available(DataConfig(dataset=name, data_dir=data_dir))
+    text = f"{name} ({spec.kind}): {spec.description}\n  [{'present' if avail.present else 'missing'}] {avail.where}\n"
+    if spec.train_defaults:
+        text += f"training defaults on {name}: {', '.join(f'{k}={v}' for k, v in spec.train_defaults.items())}\n"
+    return text + "\ndata options (KEY=VALUE on `genlab train`):\n" + format_options(options(DataConfig))
 
 
 def cmd_demo(args, extra) -> int:

@@ -24,37 +24,37 @@ class TrainConfig:
 
     epochs: int = 10  # used when steps == 0
     steps: int = 0  # generator/model updates; overrides epochs when > 0
-    batch_size: int = 64
-    seed: int = 0
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    batch_size: int = 64  # examples per step
+    seed: int = 0  # seeds initialization, data order and noise: the same seed gives the same run
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: cuda when PyTorch sees a GPU
     log_every: int = 50  # steps between metrics.jsonl lines
     ckpt_every: int = 0  # steps between checkpoints (0: at every epoch end and at the end)
     sample_every: int = 1  # epochs between fixed-noise sample grids (0: only at the end)
     grid_size: int = 64  # images in a sample grid
-    keep_checkpoints: int = 2
+    keep_checkpoints: int = 2  # the latest checkpoints kept in the run directory
     # iwae: Burda et al.'s 8 stages, stretched to the length; linear: decay to 0 over the run (lets a GAN settle)
     lr_schedule: Literal["constant", "iwae", "linear"] = "constant"
     # the networks' arithmetic: bf16 / fp16 run them under autocast (losses stay float32; fp16 scales each
-    # phase's gradients against underflow); compile: torch.compile every network (CPU needs a C++ compiler)
+    # phase's gradients against underflow)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
-    compile: bool = False
+    compile: bool = False  # torch.compile every network (CPU needs a C++ compiler)
     # evaluation during training (genlab.live_eval): `genlab evaluate`'s metrics on a checkpoint saved every
     # eval_every steps ('epoch': at each epoch's end) and at the end, as eval rows of metrics.jsonl; `best`
     # (a metric or one of its numbers, e.g. fid, nll, recall, max:prdc.density) keeps checkpoints/best
     eval_every: Union[int, Literal["epoch"]] = 0  # 0: once, at the end (when eval_metrics or best is set)
     eval_metrics: str = ""  # comma-separated metric names (see `genlab metrics`)
-    best: str = ""
-    eval_split: Literal["train", "test"] = "test"
-    eval_seed: int = 0
+    best: str = ""  # keep checkpoints/best by this metric ("" : none); max: prefix when higher is better
+    eval_split: Literal["train", "test"] = "test"  # the data split the evaluations compare with
+    eval_seed: int = 0  # seeds the evaluations' samples
     # the metric-specific settings of `genlab evaluate` (None: each metric's default)
-    eval_k: Optional[int] = None
-    eval_n_data: Optional[int] = None
-    eval_n_samples: Optional[int] = None
-    eval_features: Optional[str] = None
-    eval_kid_subsets: Optional[int] = None
-    eval_kid_subset_size: Optional[int] = None
-    eval_critic_steps: Optional[int] = None
-    eval_diversity: Optional[Literal["all", "within-class"]] = None
+    eval_k: Optional[int] = None  # nll: importance samples per image
+    eval_n_data: Optional[int] = None  # data examples used
+    eval_n_samples: Optional[int] = None  # samples drawn
+    eval_features: Optional[str] = None  # feature extractor of the sample-quality metrics
+    eval_kid_subsets: Optional[int] = None  # kid: number of subsets
+    eval_kid_subset_size: Optional[int] = None  # kid: examples per subset
+    eval_critic_steps: Optional[int] = None  # critic: training steps of the independent critic
+    eval_diversity: Optional[Literal["all", "within-class"]] = None  # diversity: over all pairs or per class
     # several processes on CUDA GPUs: BatchNorm statistics over the global batch (SyncBatchNorm) instead of
     # each process's slice
     sync_bn: bool = False
@@ -86,9 +86,9 @@ class TrainConfig:
 class DataConfig:
     """Which data and how it is presented to the model."""
 
-    dataset: str = "digits"
-    split: Literal["train", "test"] = "train"
-    binarize: Literal["none", "dynamic", "static"] = "none"
+    dataset: str = "digits"  # a registered dataset (genlab datasets)
+    split: Literal["train", "test"] = "train"  # the split trained on
+    binarize: Literal["none", "dynamic", "static"] = "none"  # images as 0/1 pixels: dynamic draws them anew each epoch
     range: Literal["auto", "01", "pm1"] = "auto"  # auto: the model's preferred value range
     subset: int = 0  # use only the first N examples (after a seeded shuffle); 0: all
     data_dir: str = ""  # where to look first for data files (also $GENLAB_DATA)
@@ -172,19 +172,12 @@ def parse_value(tp, text: str, name: str):
                 return c
         raise ConfigError(f"invalid value {text!r} for '{name}'; choose one of: {', '.join(map(str, choices))}")
     if origin in (typing.Union, types.UnionType):
-        errors = []
-        for arg in typing.get_args(tp):
-            if arg is type(None):
-                if text.lower() in ("none", "null", ""):
-                    return None
-                continue
-            try:
-                return parse_value(arg, text, name)
-            except ConfigError as e:
-                errors.append(str(e))
-        if len(errors) > 1:  # say every type it may take: "expected an integer, or choose one of: epoch"
-            raise ConfigError(errors[0] + "".join(", or" + e.split(";", 1)[1] for e in errors[1:]))
-        raise ConfigError(errors[0] if errors else f"invalid value {text!r} for '{name}'")
+        try:
+            return _union(tp, parse_value, text, name)
+        except ConfigError:
+            if type(None) in typing.get_args(tp) and text.lower() in ("none", "null", ""):
+                return None
+            raise
     if origin is tuple:
         (elem, *_rest) = typing.get_args(tp)
         parts = [p for p in text.replace("x", ",").split(",") if p.strip()]
@@ -206,8 +199,54 @@ def parse_value(tp, text: str, name: str):
     raise TypeError(f"config field '{name}' has unsupported type {tp!r}")
 
 
-def apply_overrides(sections: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
-    """Return new configs with ``overrides`` (``key`` or ``section.key`` -> string) applied.
+def _union(tp, convert, value, name: str):
+    """The value as the first type of union `tp` (None left out) that `convert` accepts it as."""
+    errors = []
+    for arg in typing.get_args(tp):
+        if arg is not type(None):
+            try:
+                return convert(arg, value, name)
+            except ConfigError as e:
+                errors.append(str(e))
+    if len(errors) > 1:  # say every type it may take: "expected an integer, or choose one of: epoch"
+        raise ConfigError(errors[0] + "".join(", or" + e.split(";", 1)[1] for e in errors[1:]))
+    raise ConfigError(errors[0] if errors else f"invalid value {value!r} for '{name}'")
+
+
+def coerce_value(tp, value, name: str):
+    """A config field's value from a command-line string (``parse_value``) or a typed value (a JSON or YAML
+    file, the Python API), checked against the field's type."""
+    if isinstance(value, str) and tp is not str and not (typing.get_origin(tp) is Literal
+                                                          and value in typing.get_args(tp)):
+        return parse_value(tp, value, name)
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        choices = typing.get_args(tp)
+        for c in choices:
+            if c == value and type(c) is type(value):
+                return c
+        raise ConfigError(f"invalid value {value!r} for '{name}'; choose one of: {', '.join(map(str, choices))}")
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(tp):
+            return None
+        return _union(tp, coerce_value, value, name)
+    if origin is tuple:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = (value,)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"invalid value {value!r} for '{name}'; expected a list such as [512, 256]")
+        return tuple(coerce_value(typing.get_args(tp)[0], v, name) for v in value)
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _finite(float(value), name)
+    if tp in (bool, int, str) and type(value) is tp:
+        return value
+    expected = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, str(tp))
+    raise ConfigError(f"invalid value {value!r} for '{name}'; expected {expected}")
+
+
+def apply_overrides(sections: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Return new configs with ``overrides`` (``key`` or ``section.key`` -> a string as typed on the command
+    line, or a typed value) applied.
 
     A bare key must belong to exactly one section. Unknown or ambiguous keys raise a ConfigError that
     lists the valid keys. Each rebuilt config runs its own validation.
@@ -216,7 +255,7 @@ def apply_overrides(sections: dict[str, Any], overrides: dict[str, str]) -> dict
     for raw_key, text in overrides.items():
         s, name = resolve_key(sections, raw_key)
         tp = typing.get_type_hints(type(sections[s]))[name]
-        changes[s][name] = parse_value(tp, text, raw_key)
+        changes[s][name] = coerce_value(tp, text, raw_key)
     return {s: (dataclasses.replace(c, **changes[s]) if changes[s] else c) for s, c in sections.items()}
 
 
@@ -251,6 +290,59 @@ def _unknown(key: str, valid: list[str]) -> str:
     return f"unknown config key '{key}'{hint}; valid keys: {', '.join(valid)}"
 
 
+# what a run's config.json records beside the settings (read back, never set)
+RECORDED_KEYS = ("genlab_version", "created", "seed", "device", "data_info", "data_fingerprint", "history",
+                 "resolved")  # seed and device: train.seed and train.device hold what was asked
+SECTION_KEYS = {"train": "train", "data": "data", "model_config": "model"}
+
+
+def read_config_file(path) -> tuple[Optional[str], dict[str, Any]]:
+    """`genlab train --config FILE`: the model's name (None when the file does not say) and the overrides a
+    JSON or YAML file holds. The file is a run's config.json (repeating that run) or one written by hand:
+    sections ``train``, ``data``, ``model_config`` and/or any config key at the top level, e.g.
+    ``{"model": "vae", "dataset": "digits", "epochs": 20, "latent_dim": 8}``."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError(f"cannot read the config file {path}: {e.strerror or e}") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise ConfigError(f"{path} is YAML, and reading YAML needs PyYAML: pip install pyyaml "
+                              f"(or write the file as JSON)") from None
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    else:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{path} is not valid JSON ({e.msg} at line {e.lineno}); YAML files end in .yaml") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} should hold an object of settings, not {type(raw).__name__}")
+    model = raw.get("model")
+    if model is not None and not isinstance(model, str):
+        raise ConfigError(f"{path}: 'model' should name a model (see `genlab models`), not {model!r}")
+    run_config = "data_info" in raw  # a run's config.json: its settings are in the sections
+    overrides: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "model" or (run_config and key in RECORDED_KEYS) or (key == "preset" and value is None):
+            continue
+        if key in SECTION_KEYS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: '{key}' should be an object of settings, not {value!r}")
+            overrides.update({f"{SECTION_KEYS[key]}.{k}": v for k, v in value.items()})
+        else:
+            overrides[key] = value
+    return model, overrides
+
+
 def parse_override_args(args: list[str]) -> dict[str, str]:
     """Turn ``key=value``, ``--key=value`` and ``--key value`` into a dict of strings."""
     out: dict[str, str] = {}
@@ -281,7 +373,9 @@ __all__ = [
     "resolve_key",
     "field_type",
     "parse_override_args",
+    "read_config_file",
     "parse_value",
+    "coerce_value",
     "to_dict",
     "from_dict",
     "check",

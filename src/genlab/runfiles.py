@@ -210,7 +210,8 @@ def config_schema() -> Record:
                   preset=(Optional[str], False), seed=(int, False), device=(str, False), processes=(int, False),
                   train=(TrainConfig, True),
                   data=(DataConfig, True), model_config=(dict[str, Any], True), data_info=(DataInfo, True),
-                  data_fingerprint=(FINGERPRINT, False), history=(list[HISTORY_ENTRY], False))
+                  data_fingerprint=(FINGERPRINT, False), history=(list[HISTORY_ENTRY], False),
+                  resolved=(dict[str, Any], False))
 
 
 def read_config(path: Path | str) -> dict:

@@ -44,10 +44,10 @@ from .hybrid import AutoencodingGAN, HybridConfig
 @dataclass
 class AAEConfig(HybridConfig):
     posterior: Literal["deterministic", "gaussian"] = "deterministic"  # q(z|x): E(x), or a Gaussian
-    prior: Literal["gaussian", "mog"] = "gaussian"
-    mog_components: int = 10
+    prior: Literal["gaussian", "mog"] = "gaussian"  # p(z) the codes are matched to: N(0, I) or a mixture
+    mog_components: int = 10  # mog: number of Gaussians, their means on a circle
     mog_radius: float = 4.0  # distance of each component's mean from the origin
-    mog_std: float = 0.5
+    mog_std: float = 0.5  # mog: standard deviation of each component
     code_hidden: tuple[int, ...] = (256, 256)  # MLP hidden sizes of the code discriminator C
     rec_weight: float = 10.0  # lambda, the weight of the reconstruction error (see the docstring)
 

@@ -65,8 +65,8 @@ class AdversarialOptim:
 
     lr_g: float = 2e-4  # step size of the generator (and encoder)
     lr_d: float = 2e-4  # step size of the discriminators (critics)
-    beta1: float = 0.5  # Adam's betas (unused by rmsprop)
-    beta2: float = 0.999
+    beta1: float = 0.5  # Adam's first-moment decay (unused by rmsprop)
+    beta2: float = 0.999  # Adam's second-moment decay (unused by rmsprop)
 
     def __post_init__(self):
         check(self.lr_g > 0, "lr_g", "must be > 0")
@@ -214,6 +214,7 @@ class GenerativeModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.info = info
+        self.resolved: dict[str, Any] = {}  # what the config's "auto" values became for this data (config.json)
         if self.conditional and info.num_classes < 2:
             raise ConfigError(f"{type(self).__name__} is conditioned on class labels, but dataset "
                               f"{info.name!r} has none; use a labelled dataset")

@@ -41,7 +41,7 @@ def kl_weight(schedule: str, beta: float, step: int, total: int, warmup: float =
 @dataclass
 class BetaVAEConfig(VAEConfig):
     beta: float = 4.0  # weight of the KL term (1: the plain VAE)
-    anneal: Literal["none", "linear", "cyclical"] = "none"
+    anneal: Literal["none", "linear", "cyclical"] = "none"  # how beta_t rises to beta during training
     warmup: float = 0.25  # linear: fraction of training over which beta_t rises from 0 to beta
     cycles: int = 4  # cyclical: number of cycles M
     ratio: float = 0.5  # cyclical: fraction R of each cycle spent rising

@@ -91,6 +91,7 @@ class CycleGAN(GenerativeModel):
     def __init__(self, cfg: CycleGANConfig, info: DataInfo):
         super().__init__(cfg, info)
         net = resolve_net(cfg.net, info.shape, conv_from=1)
+        self.resolved = {"net": net}
 
         def translator() -> nn.Module:
             if net == "conv":

@@ -45,7 +45,7 @@ Divergence = Literal["total-variation", "kl", "reverse-kl", "pearson", "neyman",
 
 @dataclass
 class FGANConfig(AdversarialConfig):
-    divergence: Divergence = "kl"
+    divergence: Divergence = "kl"  # the f-divergence the critic estimates and G minimizes
     alpha: float = 0.5  # the alpha-divergence's alpha (not 0 or 1: those are reverse KL and KL)
     pi: float = 0.5  # weighted-js's weight of P, in (0, 1)
     gen_loss: Literal["saddle", "ns"] = "saddle"  # saddle: descend F itself; ns: ascend E_Q[g_f(V)]

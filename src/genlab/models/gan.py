@@ -38,7 +38,7 @@ from .base import AdversarialOptim, GenerativeModel, Phase, Player, Step
 class AdversarialConfig(AdversarialOptim):
     """What every model of the GAN family has: noise, two networks, two optimizers, k D steps per G step."""
 
-    noise_dim: int = 64
+    noise_dim: int = 64  # size of the generator's input noise z
     d_steps: int = 1  # discriminator (critic) updates per generator update (k in Algorithm 1, n_critic in WGAN)
     pack: int = 1  # PacGAN (Lin et al. 2018): D judges `pack` samples at once, all real or all generated
     net: Literal["auto", "mlp", "conv"] = "auto"  # auto: DCGAN conv for images >= 16 px, else mlp
@@ -46,7 +46,7 @@ class AdversarialConfig(AdversarialOptim):
     width: int = 64  # conv channels of D's first layer (G mirrors D)
     batchnorm: bool = True  # batch norm in the conv networks, as in DCGAN
     init: Literal["torch", "dcgan"] = "torch"  # dcgan: weights N(0, 0.02), batch-norm scales N(1, 0.02)
-    optim: Literal["adam", "rmsprop"] = "adam"
+    optim: Literal["adam", "rmsprop"] = "adam"  # the optimizer of both players
 
     def __post_init__(self):
         super().__post_init__()
@@ -75,6 +75,7 @@ class GAN(GenerativeModel):
     def __init__(self, cfg: AdversarialConfig, info: DataInfo):
         super().__init__(cfg, info)
         net = self.net_kind()
+        self.resolved = {"net": net}
         labels = info.num_classes if self.conditional else 0  # conditional models feed in one-hot labels
         self.generator, self.discriminator = self.networks(net, g_extra=labels, d_extra=labels)
         if cfg.init == "dcgan":

@@ -31,7 +31,7 @@ class HybridConfig(AdversarialOptim):
     """What every autoencoding GAN has: a latent size, networks like the GAN family's, two Adam step sizes
     (``lr_g`` for the encoder and decoder, ``lr_d`` for the discriminators)."""
 
-    latent_dim: int = 8
+    latent_dim: int = 8  # size of the code z
     net: Literal["auto", "mlp", "conv"] = "auto"  # auto: DCGAN conv for images >= 16 px, else mlp
     hidden: tuple[int, ...] = (256, 256)  # MLP hidden sizes of E and the discriminators (G mirrors them)
     width: int = 64  # conv channels of the first layer of E and D (G mirrors them)
@@ -56,6 +56,7 @@ class AutoencodingGAN(GenerativeModel):
     def __init__(self, cfg: HybridConfig, info: DataInfo):
         super().__init__(cfg, info)
         net = resolve_net(cfg.net, info.shape)
+        self.resolved = {"net": net}
         bn = cfg.batchnorm and net == "conv"
         z = cfg.latent_dim
         self.encoder = make_encoder(net, info.shape, 2 * z if self.stochastic() else z, cfg.hidden, cfg.width,

@@ -46,17 +46,17 @@ class VAEConfig:
     hidden: tuple[int, ...] = (512,)  # MLP hidden sizes between x and z1 (the decoder mirrors them)
     hidden2: tuple[int, ...] = (100, 100)  # MLP hidden sizes between z1 and z2 (layers=2)
     width: int = 32  # conv channels of the first layer
-    act: Literal["relu", "tanh", "elu", "lrelu", "softplus"] = "relu"
+    act: Literal["relu", "tanh", "elu", "lrelu", "softplus"] = "relu"  # the MLPs' activation
     likelihood: Literal["auto", "bernoulli", "gaussian", "laplace"] = "auto"  # auto: bernoulli for images,
     #                                                                   gaussian for points; laplace = L1 loss
     sigma: float = 0.1  # scale of the Gaussian / Laplace likelihood (its initial value with learn_sigma)
     learn_sigma: bool = False  # learn one scale per data dimension
     k: int = 1  # samples of z per data point in training (the VAE averages their ELBO estimates)
     kl: Literal["auto", "analytic", "mc"] = "auto"  # KL term: auto = analytic with one stochastic layer
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    adam_eps: float = 1e-8
+    lr: float = 1e-3  # Adam's step size
+    beta1: float = 0.9  # Adam's first-moment decay
+    beta2: float = 0.999  # Adam's second-moment decay
+    adam_eps: float = 1e-8  # Adam's epsilon
 
     def __post_init__(self):
         check(self.latent_dim >= 1, "latent_dim", "must be >= 1")
@@ -115,6 +115,7 @@ class VAE(GenerativeModel):
             raise ConfigError("likelihood=bernoulli needs images in [0, 1]; use likelihood=gaussian or range=01")
         net = resolve_net(cfg.net, info.shape)
         self.analytic_kl = cfg.kl == "analytic" or (cfg.kl == "auto" and cfg.layers == 1)
+        self.resolved = {"net": net, "likelihood": self.likelihood, "kl": "analytic" if self.analytic_kl else "mc"}
         self.n_classes = info.num_classes if self.conditional else 0
         z1, z2 = cfg.latent_dim, cfg.latent2_dim
         self.encoder = make_encoder(net, info.shape, 2 * z1, cfg.hidden, cfg.width, act=cfg.act)

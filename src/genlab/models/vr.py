@@ -27,7 +27,7 @@ from .vae import VAE, Terms, VAEConfig
 class VRConfig(VAEConfig):
     k: int = 5  # samples per data point
     kl: Literal["mc"] = "mc"  # the bound needs the sampled log q - log p, never the analytic KL
-    alpha: float = 0.5
+    alpha: float = 0.5  # the Renyi bound's alpha (0: the IWAE bound, 1: the ELBO)
 
     def __post_init__(self):
         super().__post_init__()
