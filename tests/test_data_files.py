@@ -317,8 +317,10 @@ def test_folder_dataset_splits(tmp_path):
         load_data(DataConfig(dataset="folder", path=str(tmp_path / "nope")))
     td = load_data(DataConfig(dataset="folder", path=str(root)))
     assert tuple(td.x.shape) == (1, 1, 4, 4)
-    with pytest.raises(DataError, match="train/"):
+    with pytest.raises(DataError, match="too few to hold out"):  # one image: nothing to hold out
         load_data(DataConfig(dataset="folder", path=str(root), split="test"))
+    with pytest.raises(DataError, match="train/"):
+        load_data(DataConfig(dataset="folder", path=str(root), split="test", test_fraction=0))
 
     split = tmp_path / "split"
     for cls in ("a", "b", "c"):
@@ -382,7 +384,7 @@ def test_npz_rejects_bad_data(tmp_path):
 def test_npz_dataset(tmp_path):
     p = tmp_path / "d.npz"
     np.savez(p, x=RNG.integers(0, 256, (4, 8, 8, 3), dtype=np.uint8), y=np.array([0, 1, 2, 1]))
-    td = load_data(DataConfig(dataset="npz", path=str(p)))
+    td = load_data(DataConfig(dataset="npz", path=str(p), test_fraction=0))
     assert tuple(td.x.shape) == (4, 3, 8, 8) and td.info.num_classes == 3
     with pytest.raises(DataError, match="path="):
         load_data(DataConfig(dataset="npz"))

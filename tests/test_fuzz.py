@@ -142,7 +142,8 @@ _held: list[RunDir] = []
 
 def _npz(name: str, x: np.ndarray, y: Optional[np.ndarray] = None):
     def setup(run: Path, tmp: Path, base: dict) -> None:
-        arrays = {"x": x} if y is None else {"x": x, "y": y}
+        arrays = {"x_train": x, "x_test": x[:8]} if y is None else {"x_train": x, "y_train": y, "x_test": x[:8],
+                                                                   "y_test": y[:8]}  # no note of a held-out split
         np.savez(tmp / name, **arrays)
 
     return setup
@@ -320,7 +321,7 @@ COMMANDS = {  # the command that reads each file first
 }
 OPTIONAL_STATE = {"scalers", "rng_cuda"}  # fp16's gradient scalers and CUDA's generators: not in every checkpoint
 OPTIONAL_CONFIG = {"genlab_version", "created", "preset", "seed", "device", "data_fingerprint", "history",
-                   "history[0].genlab_version"}
+                   "history[0].genlab_version", "resolved"}
 
 
 def may_pass(file: str, name: str, kind: str) -> bool:
@@ -335,7 +336,7 @@ def may_pass(file: str, name: str, kind: str) -> bool:
     if kind in ("file missing", "cut off", "empty"):
         return file in ("metrics.jsonl",) or (file, kind) == ("status.json", "file missing")
     if file == "config.json":
-        defaulted = ("train.", "data.", "model_config.", "data_info.", "data_fingerprint.splits.")
+        defaulted = ("train.", "data.", "model_config.", "data_info.", "data_fingerprint.splits.", "resolved.")
         return (removed and (name in OPTIONAL_CONFIG or name.startswith(defaulted))) \
             or name.startswith("history[0].changed.")
     if file == "evaluation.json":

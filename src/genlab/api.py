@@ -53,6 +53,10 @@ def make_configs(model: str, dataset: str, overrides: Optional[dict[str, str]] =
         "model": dataclasses.replace(cls.Config(), **{**cls.presets.get(spec.kind, {}), **preset.get("model", {})}),
     }
     cfgs = apply_overrides(sections, overrides)
+    data = cfgs["data"]
+    if data.path or data.data_dir:  # stored resolved, so that the run's files are found from any folder
+        cfgs["data"] = dataclasses.replace(data, **{k: str(Path(getattr(data, k)).expanduser().resolve())
+                                                    for k in ("path", "data_dir") if getattr(data, k)})
     cfgs["preset"] = preset_name
     return cfgs
 

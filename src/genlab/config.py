@@ -92,15 +92,33 @@ class DataConfig:
     range: Literal["auto", "01", "pm1"] = "auto"  # auto: the model's preferred value range
     subset: int = 0  # use only the first N examples (after a seeded shuffle); 0: all
     data_dir: str = ""  # where to look first for data files (also $GENLAB_DATA)
-    path: str = ""  # the file or folder for the 'npz' and 'folder' datasets
+    path: str = ""  # the file or folder for the 'npz' and 'folder' datasets (stored resolved in config.json)
     image_size: int = 0  # 'folder' datasets: resize to this size (0: keep the images' size)
     channels: int = 0  # 'folder' datasets: 1 (grey) or 3 (RGB); 0: decide from the images
+    # 'npz' rows of D numbers: CxHxW reads them as images (1x28x28), points keeps them as points; "" (auto):
+    # images when D = s*s or 3*s*s (s >= 8) and the values are pixels (uint8, or in [0, 1]), else points
+    shape: str = ""
+    # own data with no test split ('npz' with x (and y), a folder without test/): this share of the examples,
+    # drawn with a fixed seed, is held out as the test split (so that every metric works); 0: train on all
+    test_fraction: float = 0.1
     download: bool = True  # download missing files when the network allows
 
     def __post_init__(self):
         check(self.subset >= 0, "subset", "must be >= 0")
         check(self.image_size >= 0, "image_size", "must be >= 0")
         check(self.channels in (0, 1, 3), "channels", "must be 0 (auto), 1 or 3")
+        check(0 <= self.test_fraction < 1, "test_fraction", "must be in [0, 1): the share held out for testing")
+        check(self.shape in ("", "points") or image_shape(self.shape) is not None, "shape",
+              f"write CxHxW with C = 1 or 3 (e.g. 1x28x28), or points; got {self.shape!r}")
+
+
+def image_shape(text: str) -> Optional[tuple[int, int, int]]:
+    """'1x28x28' -> (1, 28, 28); None when `text` is not C x H x W with C in 1, 3 and positive sizes."""
+    parts = text.lower().split("x")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        return None
+    c, h, w = (int(p) for p in parts)
+    return (c, h, w) if c in (1, 3) and h > 0 and w > 0 else None
 
 
 # The settings of `genlab evaluate` that only some metrics read, each with one meaning for every metric:

@@ -199,6 +199,7 @@ STATUS = Record(state=(Literal["running", "finished", "interrupted", "failed"], 
                 message=(str, True))
 # the checkpoint a result was computed on (a name alone: written by genlab before the evaluation cache)
 CHECKPOINT_ID = Record(name=(str, False), step=(int, True), weights=(str, True))
+RESOLVED = Record(model=(dict[str, str], False), data=(dict[str, str], False))  # what "auto" became (shown only)
 EVALUATION_ENTRY = Record(settings=(dict[str, Any], False))
 
 
@@ -211,7 +212,7 @@ def config_schema() -> Record:
                   train=(TrainConfig, True),
                   data=(DataConfig, True), model_config=(dict[str, Any], True), data_info=(DataInfo, True),
                   data_fingerprint=(FINGERPRINT, False), history=(list[HISTORY_ENTRY], False),
-                  resolved=(dict[str, Any], False))
+                  resolved=(RESOLVED, False))
 
 
 def read_config(path: Path | str) -> dict:

@@ -213,11 +213,7 @@ def load_data(cfg: DataConfig, preferred_range: Range = "01", device: str | torc
         x_b = None if x_b is None else x_b[order]
     num_classes = 0
     if y is not None:
-        num_classes = len(arrays.classes) if arrays.classes else int(y.max()) + 1
-        if num_classes > MAX_CLASSES:
-            raise DataError(f"dataset {cfg.dataset!r}: the largest label is {num_classes - 1}, so genlab would make "
-                            f"{num_classes} classes (at most {MAX_CLASSES:,}); labels must be class indices "
-                            f"0..K-1")
+        num_classes = len(arrays.classes) if arrays.classes else check_num_classes(int(y.max()) + 1, cfg.dataset)
     info = DataInfo(
         name=cfg.dataset,
         kind=arrays.kind,
@@ -231,6 +227,13 @@ def load_data(cfg: DataConfig, preferred_range: Range = "01", device: str | torc
     ty = None if y is None else torch.from_numpy(y).to(device)
     tb = None if x_b is None else torch.from_numpy(x_b).to(device)
     return TensorData(tx, ty, info, dynamic_binarize=cfg.binarize == "dynamic", classes=arrays.classes, x_b=tb)
+
+
+def check_num_classes(num_classes: int, dataset: str) -> int:
+    if num_classes > MAX_CLASSES:
+        raise DataError(f"dataset {dataset!r}: the largest label is {num_classes - 1}, so genlab would make "
+                        f"{num_classes} classes (at most {MAX_CLASSES:,}); labels must be class indices 0..K-1")
+    return num_classes
 
 
 def _as_float(x: np.ndarray) -> np.ndarray:

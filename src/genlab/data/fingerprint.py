@@ -33,7 +33,7 @@ FINGERPRINT_VERSION = 1  # bump when the hashed bytes change, so that old cache 
 SPLITS = ("train", "test")
 # DataConfig fields that change the arrays a loader returns; the others (binarize, range, subset) are
 # applied after loading and are recorded in the run's config
-LOADER_FIELDS = ("dataset", "path", "data_dir", "image_size", "channels")
+LOADER_FIELDS = ("dataset", "path", "data_dir", "image_size", "channels", "shape", "test_fraction")
 _memo: dict[str, dict] = {}
 
 

@@ -7,13 +7,16 @@ into the cache when missing. ``folder`` and ``npz`` read the file or folder give
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ..config import DataConfig
+from ..config import DataConfig, image_shape
 from ..errors import DataError
-from .base import ArrayData, Availability, DatasetSpec, register_dataset
+from .base import ArrayData, Availability, DatasetSpec, check_num_classes, register_dataset
 from .files import RemoteFile, available, find_or_download, locate, search_roots
 from .formats import (
     CIFAR_DIR,
@@ -217,9 +220,13 @@ def user_path_available(cfg: DataConfig, what: str) -> Availability:
 FOLDER_WHAT = "DIR (a folder of images, or of class sub-folders; optionally split into train/ and test/)"
 
 
+def _has_split_folders(root: Path) -> bool:
+    return (root / "train").is_dir() or (root / "test").is_dir()
+
+
 def folder_for_split(root: Path, split: str) -> tuple[Path, bool]:
     """The folder holding ``split``'s images, and whether ``root`` uses the train/ test/ layout."""
-    if (root / "train").is_dir() or (root / "test").is_dir():
+    if _has_split_folders(root):
         target = root / split
         if not target.is_dir():
             raise DataError(f"{root} has a train/ or test/ sub-folder but no {split}/; "
@@ -228,7 +235,8 @@ def folder_for_split(root: Path, split: str) -> tuple[Path, bool]:
     if split == "test":
         raise DataError(
             f"{root} has no test split. To evaluate on held-out images, arrange them as {root}/train/... and "
-            f"{root}/test/... (each holding the images, or the same class sub-folders); otherwise use split=train"
+            f"{root}/test/... (each holding the images, or the same class sub-folders), or hold out a share of "
+            f"them with test_fraction=0.1"
         )
     return root, False
 
@@ -238,6 +246,8 @@ def load_folder(cfg: DataConfig, split: str) -> ArrayData:
     root = user_path(cfg, "folder", FOLDER_WHAT)
     if not root.is_dir():
         raise DataError(f"dataset 'folder': {root} is not a folder; give path={FOLDER_WHAT}")
+    if cfg.test_fraction and not _has_split_folders(root):
+        return held_out(load_folder(dataclasses.replace(cfg, test_fraction=0), "train"), split, cfg, str(root))
     folder, has_splits = folder_for_split(root, split)
     channels = cfg.channels
     if has_splits and channels == 0:
@@ -306,7 +316,105 @@ def load_npz(cfg: DataConfig, split: str) -> ArrayData:
     if not path.is_file():
         what = "a folder" if path.is_dir() else "not a regular file (a device, FIFO or socket)"
         raise DataError(f"dataset 'npz': {path} is {what}; give path={NPZ_WHAT}")
-    return read_npz(path, split)
+    if cfg.image_size or cfg.channels:
+        raise DataError("image_size and channels apply to the 'folder' dataset; for npz arrays of flat rows "
+                        "state the images' shape=CxHxW (e.g. shape=1x28x28)")
+    if cfg.test_fraction and not npz_has_test(path):
+        return held_out(as_images(read_npz(path, "train"), cfg, str(path)), split, cfg, str(path))
+    return as_images(read_npz(path, split), cfg, str(path))
+
+
+HELD_OUT_SEED = 20240917  # the held-out test split is the same in every run, whatever the run's seed
+
+
+def held_out(arrays: ArrayData, split: str, cfg: DataConfig, source: str) -> ArrayData:
+    """The train or test part of data that has no test split: ``test_fraction`` of the examples, drawn with a
+    fixed seed (the same examples in every run and evaluation), are the test split; the rest train."""
+    n = len(arrays.x)
+    n_test = max(1, round(cfg.test_fraction * n))
+    if n_test >= n:  # too few to hold any out: all of it trains, and there is no test split
+        if split == "train":
+            return arrays
+        raise DataError(f"{source}: {n} examples are too few to hold out test_fraction={cfg.test_fraction:g} of "
+                        f"them as a test split; give more data")
+    test = np.zeros(n, dtype=bool)
+    test[np.random.default_rng(HELD_OUT_SEED).permutation(n)[:n_test]] = True
+    _say_once(f"held-out:{source}:{cfg.test_fraction}",
+              f"{source} has no test split: {n_test:,} of its {n:,} examples (test_fraction={cfg.test_fraction:g}, "
+              f"drawn with a fixed seed) are held out as the test split")
+    keep = test if split == "test" else ~test
+    classes = arrays.classes
+    if arrays.y is not None and classes is None:  # both parts know every class, whichever part holds the last
+        classes = [str(k) for k in range(check_num_classes(int(arrays.y.max()) + 1, cfg.dataset))]
+    return dataclasses.replace(arrays, x=arrays.x[keep], y=None if arrays.y is None else arrays.y[keep],
+                               classes=classes)
+
+
+def as_images(arrays: ArrayData, cfg: DataConfig, source: str) -> ArrayData:
+    """Rows of D numbers as images where ``shape=CxHxW`` says so, or where D = s*s or 3*s*s (s >= 8) and the
+    values are pixels (said in one line); points otherwise, and always with ``shape=points``."""
+    if arrays.kind != "points" or cfg.shape == "points":
+        if arrays.kind == "image" and cfg.shape not in ("", "points") and image_shape(cfg.shape) != arrays.x.shape[1:]:
+            raise DataError(f"{source} holds images of shape {'x'.join(map(str, arrays.x.shape[1:]))}, "
+                            f"not shape={cfg.shape}; leave shape out for images")
+        return arrays
+    x = arrays.x
+    d = x.shape[1]
+    stated = image_shape(cfg.shape) if cfg.shape else None
+    if stated is None:
+        stated = _square_images(d)
+        if stated is None or not _pixels(x):
+            return arrays
+        _say_once(f"images:{source}", f"{source}: rows of {d} numbers read as {stated[1]}x{stated[2]} "
+                                       f"{'grey' if stated[0] == 1 else 'colour'} images (shape={'x'.join(map(str, stated))}; "
+                                       f"shape=points keeps them as points)")
+    elif int(np.prod(stated)) != d:
+        raise DataError(f"{source}: shape={cfg.shape} holds {int(np.prod(stated))} numbers, but each row has {d}; "
+                        f"give a shape CxHxW with C*H*W = {d}")
+    elif not _pixels(x):
+        raise DataError(f"{source}: shape={cfg.shape} asks for images, but the values are not pixels "
+                        f"({x.min():g}..{x.max():g}); images must be uint8 0..255 or floats in [0, 1]")
+    imgs = x.reshape(len(x), *stated)
+    imgs = imgs.astype(np.uint8) if imgs.max() > 1 else imgs.astype(np.float32)
+    return dataclasses.replace(arrays, x=np.ascontiguousarray(imgs), kind="image")
+
+
+def _square_images(d: int) -> tuple[int, int, int] | None:
+    """(C, s, s) when D = C*s*s for C in 1, 3 and s >= 8; None otherwise (unambiguous: 3*s*s is no square)."""
+    for c in (1, 3):
+        s = round((d / c) ** 0.5)
+        if d % c == 0 and s >= 8 and c * s * s == d:
+            return c, s, s
+    return None
+
+
+def _pixels(x: np.ndarray) -> bool:
+    """Values in [0, 1], or whole numbers in 0..255."""
+    if x.size == 0 or x.min() < 0:
+        return False
+    return bool(x.max() <= 1 or (x.max() <= 255 and np.all(x == np.round(x))))
+
+
+_said: set[str] = set()
+
+
+def _say_once(key: str, text: str) -> None:
+    """A note on stderr, once per process (the data is loaded several times in one command)."""
+    if key not in _said:
+        _said.add(key)
+        print(text, file=sys.stderr, flush=True)
+
+
+def npz_has_test(path: Path) -> bool:
+    """Whether an npz file holds a test split ('x_test')."""
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return False  # a broken file: read_npz says what is wrong
+    if isinstance(npz, np.ndarray):  # a .npy file: one array
+        return False
+    with npz:
+        return "x_test" in npz.files
 
 
 def npz_available(cfg: DataConfig) -> Availability:
@@ -320,5 +428,5 @@ def npz_files(cfg: DataConfig) -> list[Path]:
 register_dataset(DatasetSpec(
     name="npz", kind="image", load=load_npz, available=npz_available, files=npz_files,
     description="your arrays: path=FILE.npz with x (and y), or x_train/y_train/x_test/y_test; "
-                "images (uint8 or [0, 1]) or 2-D points",
+                "images (uint8 or [0, 1]; flat rows of s*s or 3*s*s pixels too, or shape=CxHxW) or points",
 ))

@@ -43,7 +43,7 @@ ARCH_VERSION = 1  # bump when DomainCNN changes shape or meaning
 WEIGHTS = "model.safetensors"
 INFO = "info.json"
 # DataConfig fields that change the images a classifier is trained on (data_dir only says where to look)
-DATA_KEYS = ("dataset", "path", "image_size", "channels")
+DATA_KEYS = ("dataset", "path", "image_size", "channels", "shape", "test_fraction")
 
 
 @dataclass(frozen=True)

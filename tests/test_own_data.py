@@ -1,0 +1,97 @@
+"""The user's own data: flat rows read as images where that is unambiguous (or as `shape=` says), a test split
+held out of data that has none (`test_fraction`), paths stored resolved."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from genlab.api import make_configs
+from genlab.config import DataConfig
+from genlab.data.base import load_data
+from genlab.errors import ConfigError, DataError
+
+RNG = np.random.default_rng(0)
+
+
+def npz(path, **arrays):
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def load(path, split="train", **kw):
+    return load_data(DataConfig(dataset="npz", path=path, **kw), split=split)
+
+
+def test_flat_pixel_rows_become_images_said_in_one_line(tmp_path, capsys):
+    grey = npz(tmp_path / "grey.npz", x=RNG.integers(0, 256, (50, 64), dtype=np.uint8))
+    d = load(grey)
+    assert d.info.kind == "image" and d.info.shape == (1, 8, 8)
+    assert "rows of 64 numbers read as 8x8 grey images (shape=1x8x8" in capsys.readouterr().err
+    load(grey, split="test")
+    assert "read as" not in capsys.readouterr().err  # said once per process
+    colour = npz(tmp_path / "colour.npz", x=RNG.random((50, 3 * 16 * 16)).astype(np.float32))
+    assert load(colour).info.shape == (3, 16, 16)
+    raw = np.random.default_rng(1).integers(0, 256, (50, 64), dtype=np.uint8)
+    x = load(npz(tmp_path / "same.npz", x=raw)).x.cpu().numpy()  # the rows reshaped, values as 0..1
+    whole = load(str(tmp_path / "same.npz"), test_fraction=0).x.cpu().numpy()
+    assert np.allclose(whole, raw.reshape(50, 1, 8, 8) / 255, atol=1e-6) and x.shape[1:] == (1, 8, 8)
+
+
+def test_points_stay_points(tmp_path):
+    standardized = npz(tmp_path / "z.npz", x=RNG.normal(size=(50, 64)).astype(np.float32))  # not pixels
+    assert load(standardized).info.kind == "points"
+    low = npz(tmp_path / "low.npz", x=RNG.random((50, 16)).astype(np.float32))  # 4x4 is too small to guess
+    assert load(low).info.kind == "points"
+    pixels = npz(tmp_path / "p.npz", x=RNG.integers(0, 256, (50, 64), dtype=np.uint8))
+    assert load(pixels, shape="points").info.shape == (64,)
+
+
+def test_shape_states_the_image_shape(tmp_path):
+    path = npz(tmp_path / "r.npz", x=RNG.random((50, 2 * 8 * 4)).astype(np.float32))  # 64 = 8x8 too
+    assert load(path, shape="1x8x8").info.shape == (1, 8, 8)
+    assert load(path, shape="1x16x4").info.shape == (1, 16, 4)
+    with pytest.raises(DataError, match=r"shape=1x9x9 holds 81 numbers, but each row has 64"):
+        load(path, shape="1x9x9")
+    with pytest.raises(ConfigError, match="invalid value for 'shape'"):
+        DataConfig(dataset="npz", shape="2x8x8")
+    with pytest.raises(DataError, match="state the images' shape=CxHxW"):
+        load(path, image_size=8, channels=1)
+
+
+def test_a_test_split_is_held_out_with_a_fixed_seed(tmp_path, capsys):
+    y = np.repeat(np.arange(10), 20)  # sorted by label, as files often are
+    x = np.arange(200 * 64, dtype=np.float32).reshape(200, 64) / (200 * 64)
+    path = npz(tmp_path / "xy.npz", x=x, y=y)
+    train, test = load(path), load(path, split="test")
+    assert "20 of its 200 examples (test_fraction=0.1, drawn with a fixed seed) are held out" in capsys.readouterr().err
+    assert (len(train), len(test)) == (180, 20)
+    rows = {tuple(r) for r in np.concatenate([train.x.cpu().numpy(), test.x.cpu().numpy()]).reshape(200, -1)}
+    assert len(rows) == 200  # disjoint and complete
+    assert len(set(test.y.tolist())) >= 5  # drawn across the file, not its last rows
+    again = load_data(DataConfig(dataset="npz", path=path), split="test", seed=7)  # whatever the run's seed
+    assert np.array_equal(again.x.cpu().numpy(), test.x.cpu().numpy())
+    assert len(load(path, split="test", test_fraction=0.25)) == 50
+    assert len(load(path, test_fraction=0)) == 200
+    with pytest.raises(DataError, match="no test split"):
+        load(path, split="test", test_fraction=0)
+    with pytest.raises(ConfigError, match="test_fraction"):
+        DataConfig(test_fraction=1.0)
+
+
+def test_a_folder_without_test_gets_a_held_out_split(tmp_path):
+    from PIL import Image
+
+    for cls in ("a", "b"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(np.full((4, 4), 20 * i, np.uint8)).save(tmp_path / "imgs" / cls / f"{i}.png")
+    cfg = DataConfig(dataset="folder", path=str(tmp_path / "imgs"))
+    train, test = load_data(cfg, split="train"), load_data(cfg, split="test")
+    assert (len(train), len(test)) == (18, 2) and test.classes == ["a", "b"]
+
+
+def test_paths_are_stored_resolved(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfgs = make_configs("vae", "npz", {"path": "data/x.npz", "data_dir": "."})
+    assert cfgs["data"].path == str(tmp_path / "data" / "x.npz") and cfgs["data"].data_dir == str(tmp_path)
