@@ -43,7 +43,7 @@ class TrainConfig:
     # (a metric or one of its numbers, e.g. fid, nll, recall, max:prdc.density) keeps checkpoints/best
     eval_every: Union[int, Literal["epoch"]] = 0  # 0: once, at the end (when eval_metrics or best is set)
     eval_metrics: str = ""  # comma-separated metric names (see `genlab metrics`)
-    best: str = ""  # keep checkpoints/best by this metric ("" : none); max: prefix when higher is better
+    best: str = ""  # the metric (or one of its numbers) whose best value keeps checkpoints/best; "": none
     eval_split: Literal["train", "test"] = "test"  # the data split the evaluations compare with
     eval_seed: int = 0  # seeds the evaluations' samples
     # the metric-specific settings of `genlab evaluate` (None: each metric's default)
