@@ -36,7 +36,7 @@ def test_the_readme_example_runs(tmp_path, monkeypatch):
     # a second run with the same names gets a new folder; typed values are checked like KEY=VALUE words
     second = genlab.train("vae", dataset="digits", steps=3, hidden=(16,), latent_dim=2, progress=False)
     assert second.path == Path("runs/vae-digits-2") and len(second.sample(5, seed=1)) == 5
-    assert np.array_equal(second.sample(5, seed=1), genlab.load("runs/vae-digits-2").sample(5, seed=1))
+    assert np.array_equal(second.sample(5, seed=1), genlab.open_run("runs/vae-digits-2").sample(5, seed=1))
 
 
 def test_bad_values_and_folders_are_clear_errors(tmp_path):
@@ -46,7 +46,7 @@ def test_bad_values_and_folders_are_clear_errors(tmp_path):
         genlab.train("vae", dataset="digits", out=tmp_path / "r", latnet_dim=2)
     assert not (tmp_path / "r").exists()
     with pytest.raises(RunDirError):
-        genlab.load(tmp_path)
+        genlab.open_run(tmp_path)
 
 
 def test_import_genlab_loads_no_torch():

@@ -1,10 +1,10 @@
-"""genlab from Python: ``genlab.train`` and ``genlab.load`` give a ``Run``, a run directory as an object.
+"""genlab from Python: ``genlab.train`` and ``genlab.open_run`` give a ``Run``, a run directory as an object.
 
     import genlab
     run = genlab.train("vae", dataset="digits", epochs=2, latent_dim=8)   # any config key, as a typed value
     x = run.sample(64)                                                     # numpy (64, 1, 8, 8) in [0, 1]
     run.evaluate(["fid"])                                                  # {"fid": {...}}, stored in the run
-    same = genlab.load(run.path)
+    same = genlab.open_run(run.path)   # (genlab.load is the module that reads run directories back)
 
 The run directory stays the interface: a ``Run`` reads and writes only its folder, as the command line does
 (``genlab.api`` holds the functions both use).
@@ -86,7 +86,7 @@ def train(model: str, dataset: str = "digits", out: Optional[str | Path] = None,
     return Run(train_run(model, path, cfgs, overwrite=overwrite, progress=progress).path)
 
 
-def load(path: str | Path) -> Run:
+def open_run(path: str | Path) -> Run:
     """The run in directory `path` (its config.json is checked now: a folder that is no run is an error)."""
     from .api import read_run
 
@@ -106,4 +106,4 @@ def _free_folder(base: Path) -> Path:
     return base.with_name(f"{base.name}-{stamp}")
 
 
-__all__ = ["Run", "train", "load"]
+__all__ = ["Run", "train", "open_run"]
