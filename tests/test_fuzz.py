@@ -6,7 +6,8 @@ Two parts:
 - ``CASES``: the inputs of issue 15 (deleting a project with --overwrite, a second writer, FIFOs, a label of
   1e9, 7x7 images with conv nets, --n 1e10, a huge seed, ...), each a setup and a command line.
 - the mutation harness: it reads the files of a real run directory (config.json, status.json,
-  metrics.jsonl, evaluation.json, state.pt, model.safetensors), walks every field and makes one damaged copy
+  metrics.jsonl with a training row and an eval row, evaluation.json, state.pt, model.safetensors,
+  checkpoints/best/best.json), walks every field and makes one damaged copy
   per field and kind of damage (wrong type, removed, wrong shape or dtype, NaN) plus whole-file damage
   (empty, cut off, garbage, another JSON type, a FIFO, a folder, missing). A field added to any of these
   files is mutated without a new test, so a field the loader does not check shows up here.
@@ -39,6 +40,7 @@ from genlab.rundir import RunDir
 TIMEOUT_S = 120  # a FIFO that blocks a reader would hang the suite; the alarm turns a hang into a failure
 RUN_ARGS = ["--steps", 4, "hidden=8", "latent_dim=2", "log_every=1", "ckpt_every=2", "sample_every=0",
             "batch_size=32", "grid_size=4"]
+EVAL_ARGS = ["eval_every=3", "best=elbo", "eval_k=2", "eval_n_data=32"]  # eval rows, checkpoints/best
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
@@ -310,7 +312,7 @@ class Mutation:
 
 CKPT = "checkpoints/step-00000006"
 FILES = ["config.json", "status.json", "metrics.jsonl", "evaluation.json", f"{CKPT}/state.pt",
-         f"{CKPT}/model.safetensors"]
+         f"{CKPT}/model.safetensors", "checkpoints/best/best.json"]
 COMMANDS = {  # the command that reads each file first
     "config.json": SAMPLE,
     "status.json": ["status", "{run}"],
@@ -318,6 +320,7 @@ COMMANDS = {  # the command that reads each file first
     "evaluation.json": ["compare", "{run}"],
     "state.pt": ["resume", "{run}", "--steps", 10],
     "model.safetensors": SAMPLE,
+    "best.json": ["resume", "{run}", "--steps", 10],
 }
 OPTIONAL_STATE = {"scalers", "rng_cuda"}  # fp16's gradient scalers and CUDA's generators: not in every checkpoint
 OPTIONAL_CONFIG = {"genlab_version", "created", "preset", "seed", "device", "data_fingerprint", "history",
@@ -331,7 +334,8 @@ def may_pass(file: str, name: str, kind: str) -> bool:
     fewer rows; an evaluation may lack a metric or its settings, and its numbers and settings and what a resume
     changed are shown as they are; a metrics row may lack a logged term; a checkpoint made before fp16 had no
     gradient scalers; an optimizer may lack the state of a parameter (it starts afresh) or a setting (the
-    config's is used)."""
+    config's is used); status.json may lack what evaluation during training adds (the best checkpoint, the
+    time spent evaluating)."""
     removed = kind == "removed"
     if kind in ("file missing", "cut off", "empty"):
         return file in ("metrics.jsonl",) or (file, kind) == ("status.json", "file missing")
@@ -342,14 +346,16 @@ def may_pass(file: str, name: str, kind: str) -> bool:
     if file == "evaluation.json":
         return removed or ("." in name and not name.endswith(".settings"))
     if file == "metrics.jsonl":
-        return removed and name != "step"
+        return removed and name.removeprefix(EVAL_ROW) != "step"
+    if file == "status.json":  # what evaluation during training adds to it is for readers, not for resume
+        return removed and name in ("best", "evaluation")
     if file == "state.pt":
         return removed and (name in OPTIONAL_STATE or ".state." in name or ".param_groups[" in name)
     return False
 
 
 def _mutation(file: str, name: str, kind: str, apply: Callable[[Path], None]) -> Mutation:
-    field_name = name.rsplit(".", 1)[-1].split("[")[0]
+    field_name = name.removeprefix(EVAL_ROW).rsplit(".", 1)[-1].split("[")[0]
     needles = (file,) if may_pass(file, name, kind) or name == "-" else (file, field_name)
     return Mutation(next(f for f in FILES if f.endswith(file)), f"{file}: {name}: {kind}", apply,
                     must_fail=not may_pass(file, name, kind), needles=needles)
@@ -414,9 +420,10 @@ TENSOR_DAMAGE = {
 def _json_mutation(file: str, name: str, keys: list, kind: str) -> Mutation:
     def apply(run: Path) -> None:
         path = run / next(f for f in FILES if f.endswith(file))
-        if file == "metrics.jsonl":  # damage the first row
+        if file == "metrics.jsonl":  # damage the first training row, or the first eval row
             rows = path.read_text().splitlines()
-            rows[0] = json.dumps(_edit(json.loads(rows[0]), keys, TENSOR_DAMAGE[kind]))
+            i = _first_eval_row(rows) if name.startswith(EVAL_ROW) else 0
+            rows[i] = json.dumps(_edit(json.loads(rows[i]), keys, TENSOR_DAMAGE[kind]))
             path.write_text("\n".join(rows) + "\n")
         else:
             path.write_text(json.dumps(_edit(json.loads(path.read_text()), keys, TENSOR_DAMAGE[kind])))
@@ -461,6 +468,13 @@ def _file_mutation(rel: str, kind: str) -> Mutation:
     return _mutation(rel.split("/")[-1], "-", kind, apply)
 
 
+EVAL_ROW = "eval row: "  # a metrics.jsonl row of evaluation during training (it names its metric)
+
+
+def _first_eval_row(rows: list[str]) -> int:
+    return next(i for i, r in enumerate(rows) if '"metric"' in r)
+
+
 def mutations(run: Path) -> list[Mutation]:
     """Every mutation of every run file of `run`, derived from the files themselves."""
     out = []
@@ -469,10 +483,15 @@ def mutations(run: Path) -> list[Mutation]:
         kinds.append("another JSON type" if rel.endswith((".json", ".jsonl")) else "empty object")
         out += [_file_mutation(rel, k) for k in kinds]
     docs = {f: json.loads((run / f).read_text()) for f in ("config.json", "status.json", "evaluation.json")}
-    docs["metrics.jsonl"] = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
+    docs["best.json"] = json.loads((run / "checkpoints/best/best.json").read_text())
+    rows = (run / "metrics.jsonl").read_text().splitlines()
     for file, doc in docs.items():
         for name, keys, _, in_dict in _paths(doc):
             out += [_json_mutation(file, name, keys, k) for k in ["wrong type"] + (["removed"] if in_dict else [])]
+    for prefix, row in (("", rows[0]), (EVAL_ROW, rows[_first_eval_row(rows)])):
+        for name, keys, _, _ in _paths(json.loads(row)):
+            if not name.startswith("settings."):  # what an evaluation was computed with: shown as it is
+                out += [_json_mutation("metrics.jsonl", prefix + name, keys, k) for k in ("wrong type", "removed")]
     for name, keys, value, in_dict in _paths(torch.load(run / CKPT / "state.pt", weights_only=True)):
         kinds = ["wrong type"] + (["wrong shape", "wrong dtype"] if isinstance(value, torch.Tensor) else [])
         out += [_state_mutation(name, keys, k) for k in kinds + (["removed"] if in_dict else [])]
@@ -493,7 +512,7 @@ def _made_run() -> Path:
     root = Path(tempfile.mkdtemp(prefix="genlab-fuzz-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     run = root / "vae"
-    for argv in (["train", "vae", "--dataset", "digits", "--out", run, *RUN_ARGS],
+    for argv in (["train", "vae", "--dataset", "digits", "--out", run, *RUN_ARGS, *EVAL_ARGS],
                  ["resume", run, "--steps", 6, "lr=5e-4"], ["evaluate", run, "--metrics", "reconstruction"]):
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
             assert main([str(a) for a in argv]) == 0, err.getvalue()

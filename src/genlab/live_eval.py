@@ -41,7 +41,8 @@ from .checkpoint import BEST, BEST_INFO, STATE, WEIGHTS
 from .config import TrainConfig
 from .errors import ConfigError
 from .objective import Objective, parse_objective
-from .rundir import RunDir, read_json, write_json
+from .rundir import RunDir, write_json
+from .runfiles import read_best
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class LiveEvaluation:
         if self.epochs_seen is None:
             self.epochs_seen = epochs
             if trainer.dist.main:
-                self._resumed(trainer.run, trainer.step - 1)
+                self.resumed(trainer.run, trainer.step - 1)
         every = self.cfg.eval_every
         due = (trainer.step == trainer.total or (every == "epoch" and epochs > self.epochs_seen)
                or (isinstance(every, int) and every > 0 and trainer.step % every == 0))
@@ -208,13 +209,13 @@ class LiveEvaluation:
         self.best_value = value
         run.extra_status["best"] = info
 
-    def _resumed(self, run: RunDir, step: int) -> None:
-        """On the first step of this process: take over the best checkpoint of the steps kept (a resumed run
-        that went back before its best evaluation drops it)."""
-        info_file = run.checkpoints / BEST / BEST_INFO
-        if self.objective is None or not info_file.is_file():
+    def resumed(self, run: RunDir, step: int) -> None:
+        """When a resume restores its checkpoint (and on the first step of this process): take over the best
+        checkpoint of the steps kept (a resumed run that went back before its best evaluation drops it); a
+        damaged best.json is refused before the resume changes anything."""
+        if self.objective is None or not (run.checkpoints / BEST).exists():
             return
-        info = read_json(info_file)
+        info = read_best(run.checkpoints / BEST / BEST_INFO)  # damaged: refused (the best weights are kept)
         same = (info.get("metric"), info.get("key")) == (self.objective.metric, self.objective.key)
         if not same or info.get("step", math.inf) > step:
             shutil.rmtree(run.checkpoints / BEST)

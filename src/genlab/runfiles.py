@@ -195,8 +195,11 @@ def check_dataclass(value: Any, cls: type, file, field: str):
 FINGERPRINT = Record(sha256=(str, True), splits=(dict[str, Record(n=(int, True), sha256=(str, True))], True))
 HISTORY_ENTRY = Record(step=(int, True), date=(str, True), genlab_version=(str, False),
                        changed=(dict[str, Any], True))
+BEST = Record(step=(int, True), metric=(str, True), key=(str, True), direction=(Literal["min", "max"], True),
+              value=(float, True))  # checkpoints/best/best.json (genlab.live_eval)
 STATUS = Record(state=(Literal["running", "finished", "interrupted", "failed"], True), step=(int, True),
-                message=(str, True))
+                message=(str, True), best=(BEST, False),
+                evaluation=(Record(seconds=(float, True), evaluations=(int, True), share=(float, True)), False))
 # the checkpoint a result was computed on (a name alone: written by genlab before the evaluation cache)
 CHECKPOINT_ID = Record(name=(str, False), step=(int, True), weights=(str, True))
 RESOLVED = Record(model=(dict[str, str], False), data=(dict[str, str], False))  # what "auto" became (shown only)
@@ -240,6 +243,10 @@ def read_status(path: Path | str) -> dict:
     if st["step"] < 0:
         raise bad(path, "step", "is negative")
     return st
+
+
+def read_best(path: Path | str) -> dict:
+    return check_record(load_json(path), BEST, path)
 
 
 def read_evaluation(path: Path | str) -> dict:

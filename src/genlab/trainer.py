@@ -179,6 +179,8 @@ class Trainer:
         if ckpt is not None:
             self._load(ckpt)
         if self.dist.main:
+            if self.live:  # its best checkpoint is read (and checked) before a resume changes anything
+                self.live.resumed(self.run, self.step)
             self.run.truncate_metrics(self.step)
         return ckpt is not None
 
