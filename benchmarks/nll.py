@@ -65,7 +65,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {what}")
     print(f"{len(x)} images ({source}), K = {args.k}, {ROWS_PER_BATCH} (image, sample) rows per chunk")
     t0 = time.perf_counter()
-    lw = log_weights_all(model, x, None, args.k, torch.Generator().manual_seed(0))
+    lw = log_weights_all(model, x, None, args.k, 0)
     seconds = time.perf_counter() - t0
     nll = -(torch.logsumexp(lw.double(), 1) - math.log(args.k))
     dec = [(m.in_features, m.out_features) for m in model.decoder.modules() if isinstance(m, torch.nn.Linear)]

@@ -67,7 +67,7 @@ def timed_metrics(args) -> None:
 
         _, _, model = load_trained(args.run)
         t0 = time.perf_counter()
-        fake_x = draw_samples(model, args.n, torch.Generator().manual_seed(SAMPLES_SEED))
+        fake_x = draw_samples(model, args.n, SAMPLES_SEED)
         what = f"{args.n} samples of {args.run} (drawn in {time.perf_counter() - t0:.1f} s, not timed below)"
     else:
         fake_x = load_data(dcfg, split="train").x[: args.n]

@@ -72,6 +72,19 @@ def deterministic_run(dist: distributed.Dist, run: RunDir) -> Deterministic:
     return model
 
 
+def evaluation_draws(dist: distributed.Dist) -> dict:
+    """What an evaluation splits across the ranks, in several chunks: generated samples and the importance
+    terms of a VAE (every rank gets all of them)."""
+    from genlab.metrics.importance import importance_terms
+    from genlab.metrics.samples import draw_samples
+
+    model, data = build("vae", "img8")
+    model.eval()
+    samples = draw_samples(model, 50, seed=5, chunk=16, dist=dist)
+    terms = importance_terms(model, data.x[:20], None, 8, seed=7, rows=32, dist=dist)
+    return {"samples": samples, "log_px": terms.log_px, "kl": terms.kl}
+
+
 def save(obj, out: Path, name: str, dist: distributed.Dist) -> None:
     torch.save(obj, out / f"{name}-rank{dist.rank}.pt")
 
@@ -97,6 +110,7 @@ def scenario_steps(dist: distributed.Dist, out: Path) -> None:
         trainer.save()  # every rank takes rank 0's BatchNorm statistics first
         save({k: b.clone() for k, b in model.named_buffers()}, out, f"{name}-buffers", dist)
     save(deterministic_run(dist, RunDir(out / "deterministic")).state_dict(), out, "deterministic", dist)
+    save(evaluation_draws(dist), out, "evaluation", dist)
 
     from genlab.api import make_configs, resume, train
 

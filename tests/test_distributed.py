@@ -20,7 +20,7 @@ from genlab.checkpoint import STATE, WEIGHTS, latest_checkpoint
 from genlab.distributed import SINGLE
 from genlab.rundir import RunDir
 
-from distributed_worker import CASES, deterministic_run
+from distributed_worker import CASES, deterministic_run, evaluation_draws
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not torch.distributed.is_available(), reason="this PyTorch has no torch.distributed")]
@@ -69,6 +69,34 @@ def test_two_processes_take_the_step_of_one_at_the_same_global_batch(steps, tmp_
     for k in one:
         torch.testing.assert_close(two[k], one[k], rtol=1e-5, atol=1e-6)
     assert not torch.equal(one["net.1.weight"], torch.zeros_like(one["net.1.weight"]))
+
+
+def test_evaluation_chunks_split_across_ranks_give_the_one_process_result(steps):
+    one = evaluation_draws(SINGLE)
+    for rank in ranks(steps, "evaluation"):
+        assert rank.keys() == one.keys()
+        for k in one:
+            torch.testing.assert_close(rank[k], one[k], rtol=1e-6, atol=1e-6)
+    assert one["samples"].shape[0] == 50 and one["log_px"].shape == (20, 8)
+
+
+def test_evaluate_under_torchrun_equals_one_process(tmp_path):
+    run = tmp_path / "run"
+    res = genlab("train", "vae", "--dataset", "digits", "--out", str(run), "--steps", "4", "batch_size=32",
+                 "hidden=16", "latent_dim=2")
+    assert res.returncode == 0, res.stderr[-2000:]
+    flags = ["--metrics", "nll,prdc", "--k", "50", "--n-data", "90", "--n-samples", "200", "--features", "raw"]
+    one = genlab("evaluate", str(run), *flags)
+    assert one.returncode == 0, one.stderr[-2000:]
+    two = torchrun("--standalone", "--nproc-per-node", "2", "-m", "genlab", "evaluate", str(run), *flags,
+                   "--recompute")
+    assert two.returncode == 0, two.stderr[-3000:]
+    a, b = json.loads(one.stdout), json.loads(two.stdout)  # rank 0 alone prints
+    assert b["nll"]["settings"]["processes"] == 2
+    for metric in ("nll", "prdc"):
+        for key, value in a[metric].items():
+            if isinstance(value, float):
+                assert b[metric][key] == pytest.approx(value, rel=1e-6, abs=1e-9), (metric, key)
 
 
 def test_ranks_draw_different_noise(steps):

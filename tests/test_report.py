@@ -146,9 +146,13 @@ def test_a_failed_run_says_so_and_why(runs, tmp_path):
     RunDir(path).write_status("failed", 17, "training stopped at step 18: the gen loss is nan")
     text, page = read_page(write_run_report(path))
     assert 'role="alert"' in text and "This run failed at step 17" in text and "the gen loss is nan" in text
-    RunDir(path).write_status("running", 30)
-    text, _ = read_page(write_run_report(path))
+    run = RunDir(path)
+    with run.acquire():  # 'running' is true only while a live process holds the run's lock
+        run.write_status("running", 30)
+        text, _ = read_page(write_run_report(path))
     assert 'data-reload="30"' in text and 'id="autoreload"' in text
+    text, _ = read_page(write_run_report(path))  # the writer is gone: crashed, no reloading
+    assert "crashed" in text and 'data-reload="30"' not in text
 
 
 def test_eval_rows_in_metrics_jsonl_are_curves_of_their_own(runs, tmp_path):

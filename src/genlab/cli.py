@@ -33,7 +33,10 @@ def _evaluate_arguments(e: argparse.ArgumentParser) -> None:
                    help="the data split to score or compare with (default: test)")
     for name, (flag, meaning, kind) in EVAL_SETTINGS.items():  # default: each metric's own
         typed = {"choices": kind} if isinstance(kind, tuple) else {"type": kind}
-        e.add_argument(flag, dest=name, help=meaning, **typed)
+        # the long name too: under torchrun (`torchrun ... -m genlab evaluate`) its parser takes --n for an
+        # abbreviation of its own --nnodes/--nproc-per-node
+        long = "--" + name.replace("_", "-")
+        e.add_argument(flag, *([long] if long != flag else []), dest=name, help=meaning, **typed)
     e.add_argument("--batch-size", type=int, default=500, help="examples per batch while computing (does not change results)")
     e.add_argument("--seed", type=int, default=0, help="seeds the samples and the data drawn (default 0)")
     e.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="where to compute (default cpu)")
@@ -301,16 +304,20 @@ def cmd_sample(args, extra) -> int:
 def cmd_evaluate(args, extra) -> int:
     import json
 
+    from . import distributed
     from .evaluate import EvalConfig, evaluate
     from .load import resolve_device
 
+    device = resolve_device(args.device)
+    dist = distributed.setup(device.type)  # under torchrun: the ranks share the work, rank 0 reports
     config = EvalConfig(metrics=args.metrics, split=args.split, batch_size=args.batch_size, seed=args.seed,
-                        device=str(resolve_device(args.device)), checkpoint=args.checkpoint,
-                        **{k: getattr(args, k) for k in EVAL_SETTINGS})
+                        device=distributed.device_for(dist, device.type) if dist.enabled else str(device),
+                        checkpoint=args.checkpoint, **{k: getattr(args, k) for k in EVAL_SETTINGS})
     evaluate(args.dir, config, recompute=args.recompute, allow_data_change=args.allow_data_change,
-             say=lambda text: print(text, file=sys.stderr),
-             show=lambda results: print(json.dumps(results, indent=2), flush=True))
-    _refresh_page(args.dir)
+             say=lambda text: print(text, file=sys.stderr) if dist.main else None,
+             show=lambda results: print(json.dumps(results, indent=2), flush=True), dist=dist)
+    if dist.main:
+        _refresh_page(args.dir)
     return 0
 
 

@@ -163,6 +163,30 @@ def any_rank(dist: Dist, flag: bool, device: torch.device | str = "cpu") -> bool
     return bool(t.item() > 0)
 
 
+def chunked(dist: Dist, n_chunks: int, compute) -> list:
+    """[compute(0), ..., compute(n_chunks - 1)] on every rank, rank r computing the chunks c with
+    c % world == r (evaluation split across the processes: each chunk seeds its own noise from its index, so
+    the result is the single process's)."""
+    if not dist.enabled:
+        return [compute(c) for c in range(n_chunks)]
+    import torch.distributed as tdist
+
+    mine = {c: _to_cpu(compute(c)) for c in range(dist.rank, n_chunks, dist.world)}
+    every: list = [None] * dist.world
+    tdist.all_gather_object(every, mine)
+    merged = {c: v for part in every for c, v in part.items()}
+    return [merged[c] for c in range(n_chunks)]
+
+
+def _to_cpu(value):
+    return value.cpu() if isinstance(value, torch.Tensor) else value
+
+
+def chunk_seed(seed: int, chunk: int) -> int:
+    """The seed of chunk `chunk` of a computation seeded by `seed` (any number of processes draws the same)."""
+    return (seed * 1_000_003 + chunk) % 2**63
+
+
 def barrier(dist: Dist) -> None:
     if dist.enabled:
         import torch.distributed as tdist

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from . import __version__
+from .distributed import SINGLE, Dist
 from .errors import ConfigError, RunDirError
 from .metrics.base import (EVALUATION, METRICS, EvalConfig, EvalContext, NotApplicable, checkpoint_identity,
                            register_metric)
@@ -26,7 +27,8 @@ __all__ = ["evaluate", "current_results", "EvalConfig", "EvalContext", "NotAppli
 
 def evaluate(path: str | Path, config: EvalConfig | list[str], options: Optional[dict] = None,
              recompute: bool = False, say: Optional[Callable[[str], None]] = None,
-             show: Optional[Callable[[dict], None]] = None, allow_data_change: bool = False) -> dict:
+             show: Optional[Callable[[dict], None]] = None, allow_data_change: bool = False,
+             dist: Dist = SINGLE) -> dict:
     """Compute (or re-use) the metrics of `config` for the run at `path`, merge them into its evaluation
     file and return them: {metric: {value: ..., "settings": {...}}}.
 
@@ -34,14 +36,15 @@ def evaluate(path: str | Path, config: EvalConfig | list[str], options: Optional
     `recompute`: compute even where a stored result exists. `say`: told which results were re-used. `show`:
     given the results before they are stored, so that a folder that cannot be written (read-only, full)
     loses nothing that was computed. Refuses a run whose data changed since it was trained, unless
-    `allow_data_change`."""
+    `allow_data_change`. `dist`: one of several processes (torchrun) that share the costly parts (importance
+    samples, generated samples); rank 0 alone shows and stores the results, which equal one process's."""
     from .data.fingerprint import check_data_unchanged
 
     if not isinstance(config, EvalConfig):
         config = EvalConfig.from_options(config, options)
     if not config.metrics:
         raise ConfigError(f"name at least one metric with --metrics; choose from: {', '.join(METRICS.names())}")
-    ctx = EvalContext(Path(path), config)
+    ctx = EvalContext(Path(path), config, dist=dist)
     cfg = ctx.run_config
     check_data_unchanged(cfg.get("data_fingerprint"), cfg["data"], f"cannot evaluate {ctx.path}", allow_data_change)
     file = ctx.path / EVALUATION
@@ -58,12 +61,15 @@ def evaluate(path: str | Path, config: EvalConfig | list[str], options: Optional
             out = metric.fn(mctx)
             out.setdefault("settings", {})
             out["settings"].update(genlab_version=__version__, seed=ctx.seed, checkpoint=mctx.checkpoint(),
-                                   evaluated=_dt.datetime.now().isoformat(timespec="seconds"))
+                                   evaluated=_dt.datetime.now().isoformat(timespec="seconds"),
+                                   **({"processes": dist.world} if dist.enabled else {}))
             computed.append((mctx, out))
         elif say is not None:
             say(f"{metric.name}: re-used the result stored on {out['settings'].get('evaluated')} for these settings "
                 f"and this checkpoint (--recompute computes it again)")
         results[metric.name] = out
+    if not dist.main:
+        return results
     if show is not None:
         show(results)
     try:

@@ -38,6 +38,7 @@ from ..config import DataConfig, from_dict
 from ..data.base import Batch, TensorData, load_data
 from ..data.files import cache_dir
 from ..data.fingerprint import data_identity
+from ..distributed import SINGLE, Dist
 from ..errors import ConfigError, RunDirError
 from ..load import load_trained, read_run
 from ..losses import iwae_bound
@@ -255,6 +256,7 @@ class EvalContext:
     config: EvalConfig = field(default_factory=EvalConfig)
     metric: Optional[Metric] = None
     _memo: dict = field(default_factory=dict, repr=False)
+    dist: Dist = SINGLE  # this process's place in a torchrun job: the costly parts are split across the ranks
 
     def __post_init__(self):
         self.path = Path(self.path)
@@ -262,7 +264,7 @@ class EvalContext:
             self.config = EvalConfig.from_options((), self.config)
 
     def for_metric(self, metric: Metric) -> "EvalContext":
-        return EvalContext(self.path, self.config.for_metric(metric), metric, self._memo)
+        return EvalContext(self.path, self.config.for_metric(metric), metric, self._memo, self.dist)
 
     def _memoized(self, key: tuple, compute: Callable[[], Any]) -> Any:
         if key not in self._memo:
@@ -339,8 +341,7 @@ class EvalContext:
             model = self.model
             batch, settings = self.eval_batch()
             y = batch.y.to(model.device) if model.conditional else None
-            gen = torch.Generator(device=model.device).manual_seed(self.seed + 1)
-            t = importance_terms(model, batch.x.to(model.device), y, k, gen)  # (N, K) each
+            t = importance_terms(model, batch.x.to(model.device), y, k, self.seed + 1, dist=self.dist)  # (N, K)
             lw = t.lw
             return LogWeights(iwae_bound(lw).double(), lw.double().mean(1), t.kl.double().mean(1),
                               -t.log_px.double().mean(1), settings)
@@ -362,7 +363,7 @@ class EvalContext:
     def samples(self, n: int, seed_offset: int = SAMPLES_SEED) -> torch.Tensor:
         """n generated samples (data space, CPU), shared by the metrics of one evaluation."""
         return self._memoized(("samples", n, seed_offset),
-                              lambda: draw_samples(self.model, n, self.generator(seed_offset)))
+                              lambda: draw_samples(self.model, n, self.seed + seed_offset, dist=self.dist))
 
     def real(self, split: str, n: int) -> torch.Tensor:
         """n real examples of `split` (data space, CPU): all in order, or a subset seeded by the evaluation."""

@@ -275,7 +275,7 @@ def conditional_accuracy(ctx: EvalContext) -> dict[str, float]:
     n, k = size.n, ctx.model.info.num_classes
     ext = ctx.extractor()
     y = torch.arange(n) % k
-    x = draw_samples(ctx.model, n, ctx.generator(FRESH_SAMPLES_SEED), y=y.to(ctx.model.device))
+    x = draw_samples(ctx.model, n, ctx.seed + FRESH_SAMPLES_SEED, y=y.to(ctx.model.device), dist=ctx.dist)
     batch = ctx.config.batch_size
     pred = extract(ext, x, batch, ctx.device)["probs"].argmax(1)
     labels = real_examples(ctx.data(size.split).y, n, ctx.seed + REAL_SUBSET_SEED).numpy()

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .. import __version__
+from ..distributed import SINGLE, Dist, chunk_seed, chunked
 from ..data.fingerprint import data_identity
 
 N_SAMPLES = 10_000  # the sample-quality metrics' default n_samples
@@ -35,16 +36,22 @@ def cpu_generator(seed: int) -> torch.Generator:
 
 
 @torch.no_grad()
-def draw_samples(model, n: int, generator: torch.Generator, chunk: int = SAMPLE_CHUNK,
-                 y: Optional[torch.Tensor] = None) -> torch.Tensor:
+def draw_samples(model, n: int, seed: int, chunk: int = SAMPLE_CHUNK, y: Optional[torch.Tensor] = None,
+                 dist: Dist = SINGLE) -> torch.Tensor:
     """n samples of a trained model in data space (images in [0, 1]), float32 on the CPU, drawn chunk by
-    chunk from `generator` (on the model's device). `y` (n,): the classes asked of a conditional model."""
-    parts = []
-    for i in range(0, n, chunk):
+    chunk, chunk c from a generator (on the model's device) seeded by (seed, c); with several processes
+    (`dist`) each draws its share of the chunks and every one gets all n. `y` (n,): the classes asked of a
+    conditional model."""
+    starts = range(0, n, chunk)
+
+    def draw(c: int) -> torch.Tensor:
+        i = starts[c]
         m = min(chunk, n - i)
         yi = None if y is None else y[i: i + m]
-        parts.append(model.info.to_data_space(model.sample(m, generator=generator, y=yi)).float().cpu())
-    return torch.cat(parts)
+        generator = torch.Generator(device=model.device).manual_seed(chunk_seed(seed, c))
+        return model.info.to_data_space(model.sample(m, generator=generator, y=yi)).float().cpu()
+
+    return torch.cat(chunked(dist, len(starts), draw))
 
 
 def other_split(split: str) -> str:
