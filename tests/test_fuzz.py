@@ -323,7 +323,7 @@ COMMANDS = {  # the command that reads each file first
     "best.json": ["resume", "{run}", "--steps", 10],
 }
 OPTIONAL_STATE = {"scalers", "rng_cuda"}  # fp16's gradient scalers and CUDA's generators: not in every checkpoint
-OPTIONAL_CONFIG = {"genlab_version", "created", "preset", "seed", "device", "data_fingerprint", "history",
+OPTIONAL_CONFIG = {"genlab_version", "created", "preset", "seed", "device", "processes", "data_fingerprint", "history",
                    "history[0].genlab_version", "resolved"}
 
 
