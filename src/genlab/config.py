@@ -309,8 +309,8 @@ def _unknown(key: str, valid: list[str]) -> str:
 
 
 # what a run's config.json records beside the settings (read back, never set)
-RECORDED_KEYS = ("genlab_version", "created", "seed", "device", "data_info", "data_fingerprint", "history",
-                 "resolved")  # seed and device: train.seed and train.device hold what was asked
+RECORDED_KEYS = ("genlab_version", "created", "seed", "device", "processes", "data_info", "data_fingerprint",
+                 "history", "resolved")  # seed and device: train.seed and train.device hold what was asked
 SECTION_KEYS = {"train": "train", "data": "data", "model_config": "model"}
 
 
