@@ -3,8 +3,8 @@ threads each (`genlab train ... --nproc N`), the same global batch, printed as a
 
     python benchmarks/distributed.py [--threads 2] [--steps 150] [--dataset fashion-mnist]
 
-Rows: the 784-512-20 MLP VAE (batch 128) and the DCGAN (batch 128, 28x28). Each configuration trains a fresh
-run through the real CLI; images/s are counted from the run's own metrics.jsonl clock between its first and
+Rows: the 784-512-20 MLP VAE (batch 128) and the DCGAN (conv nets, batch 128, 28x28). Each configuration
+trains a fresh run through the real CLI; images/s are counted from the run's own metrics.jsonl clock between its first and
 last logged row (so start-up, the first steps' warm-up and the final pictures are left out). On a machine
 whose cores are shared with other work the figures move; run it when it is quiet.
 """
@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROWS = {"vae": ["hidden=512", "latent_dim=20", "batch_size=128"],
+ROWS = {"vae": ["net=mlp", "hidden=512", "latent_dim=20", "batch_size=128"],
         "dcgan": ["batch_size=128"]}
 
 
