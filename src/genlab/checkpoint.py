@@ -23,7 +23,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from .errors import ConfigError, NonFiniteLossError, RunDirError
 from .rundir import (BEST, BEST_INFO, STATE, WEIGHTS, latest_checkpoint, list_checkpoints,  # noqa: F401  (re-exported)
-                     make_temp_dir, named_os_error, step_of, write_bytes)
+                     make_temp_dir, named_os_error, step_dir, step_of, write_bytes)
 from . import runfiles
 from .runfiles import first_non_finite
 
@@ -32,7 +32,7 @@ def save_checkpoint(folder: Path, step: int, model: torch.nn.Module, state: dict
     """Write the checkpoint of `step` (kept as it is when it exists: the same step has the same state).
     Raises NonFiniteLossError, saving nothing, when a weight holds NaN or inf."""
     folder = Path(folder)
-    final = folder / f"step-{step:08d}"
+    final = step_dir(folder, step)
     if final.exists():
         return final
     bad = first_non_finite(model)
@@ -78,7 +78,7 @@ def find_checkpoint(folder: Path, which: str = "latest") -> Path:
     m = re.fullmatch(r"step-(\d+)", which)
     if m is None:
         raise ConfigError(f"invalid value {which!r} for --checkpoint: write latest, best or step-N")
-    path = folder / f"step-{int(m.group(1)):08d}"
+    path = step_dir(folder, int(m.group(1)))
     if path not in list_checkpoints(folder):
         have = ", ".join(p.name for p in list_checkpoints(folder)) or "none"
         raise RunDirError(f"{run} has no checkpoint {which}; its checkpoints: {have}"

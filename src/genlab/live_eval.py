@@ -41,7 +41,7 @@ from .checkpoint import BEST, BEST_INFO, STATE, WEIGHTS
 from .config import TrainConfig
 from .errors import ConfigError
 from .objective import Objective, parse_objective
-from .rundir import RunDir, write_json
+from .rundir import RunDir, step_dir, write_json
 from .runfiles import read_best
 
 
@@ -190,7 +190,7 @@ class LiveEvaluation:
         swapped in for the old one by renames."""
         obj = self.objective
         folder = run.checkpoints
-        src = folder / f"step-{step:08d}"
+        src = step_dir(folder, step)
         tmp = folder / f".tmp-best-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()

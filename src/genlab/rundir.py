@@ -404,6 +404,11 @@ class RunDir:
 # checkpoint folders (written and read by ``checkpoint``)
 
 
+def step_dir(folder: Path, step: int) -> Path:
+    """The checkpoint folder of `step` in `folder` (``step-00000012``)."""
+    return Path(folder) / f"step-{step:08d}"
+
+
 def step_of(path: Path) -> Optional[int]:
     """The step of a checkpoint folder's name (``step-00000012`` -> 12), or None for other names."""
     m = _STEP_DIR.match(Path(path).name)

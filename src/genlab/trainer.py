@@ -32,7 +32,7 @@ from .models.base import GenerativeModel, OptimSpec, Phase, Step, frozen
 from .plots import plot_curves, samples_over_epochs, save_image_grid, save_points
 from .progress import Progress
 from .report.live import refresh_run_report
-from .rundir import RunDir
+from .rundir import RunDir, step_dir
 from .runfiles import bad, check_optimizer_state, check_state
 
 GRID_SEED = 1234  # the fixed noise of the per-epoch sample grids
@@ -242,7 +242,7 @@ class Trainer:
         rank takes rank 0's BatchNorm statistics first, rank 0 writes, the others wait for it."""
         distributed.broadcast_buffers(self.dist, [self.model])
         state = self.state_dict()
-        path = self.run.checkpoints / f"step-{self.step:08d}"
+        path = step_dir(self.run.checkpoints, self.step)
         if self.dist.main:
             try:
                 path = save_checkpoint(self.run.checkpoints, self.step, self.model, state)
@@ -321,7 +321,7 @@ class Trainer:
     def _non_finite(self, phase: str, loss: torch.Tensor) -> None:
         """Stop on a NaN or infinite loss. The loss of step S+1 is computed from the weights after step S, so a
         checkpoint of step S holds weights that already diverge: it is deleted, and the one before it kept."""
-        diverged = self.run.checkpoints / f"step-{self.step:08d}"
+        diverged = step_dir(self.run.checkpoints, self.step)
         dropped = ""
         if not self.dist.main:  # rank 0 says why and keeps the run directory right
             raise NonFiniteLossError(f"training stopped at step {self.step + 1}: the {phase} loss is {loss.item()}")
