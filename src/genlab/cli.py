@@ -270,7 +270,7 @@ def cmd_sample(args, extra) -> int:
 
     from .api import sample
     from .errors import ConfigError
-    from .plots import PICTURE_FORMATS, save_image_grid, save_points
+    from .plots import GRID_MAX_IMAGES, PICTURE_FORMATS, save_image_grid, save_points
 
     if not args.out and not args.grid:
         raise ConfigError("say where to write the samples: --out FILE.npy and/or --grid FILE.png")
@@ -294,10 +294,14 @@ def cmd_sample(args, extra) -> int:
     if args.grid:
         Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
         if x.ndim == 4:
-            save_image_grid(x, args.grid)
+            shown = x[:GRID_MAX_IMAGES]
+            save_image_grid(shown, args.grid)
         else:
+            shown = x
             save_points(x, args.grid)
-        print(f"wrote a picture of the samples to {args.grid}")
+        more = f" (the first {len(shown):,} of {len(x):,}: a grid of more is unreadable" + \
+            (f"; all {len(x):,} are in {args.out})" if args.out else "; --out FILE.npy keeps them all)")
+        print(f"wrote a picture of the samples to {args.grid}" + (more if len(shown) < len(x) else ""))
     return 0
 
 

@@ -2,9 +2,9 @@
 `genlab resume` draw them after training). Every model has its sample grid and loss curves (written by the trainer); models with an
 encoder (``models.base.Encodes``: the VAE family and the autoencoding GANs) also get:
 
-    reconstructions.png   test images (odd rows) above their reconstructions (even rows)
+    reconstructions.png   rows of test images, each above the row of their reconstructions (rows labelled)
     interpolations.png    decodings of straight lines in z between pairs of test images
-    latent.png            test-set posterior means coloured by class: the code itself for 2-D latents,
+    latent.png            test-set posterior means coloured by class (named in the legend): the code itself for 2-D latents,
                           a t-SNE map of it for larger ones
     manifold.png          2-D latents: the decoder's mean over a grid of z at the prior's quantiles
                           (Kingma & Welling 2013, figure 4)
@@ -30,9 +30,10 @@ import torch
 from .errors import DataError
 from .load import load_trained
 from .models.base import Encodes, InfersCodes, Translates
-from .plots import _pyplot, _save, save_image_grid
+from .plots import _pyplot, _save, save_labelled_grid
 
 N_SCATTER = 1000  # test images in the latent scatter (t-SNE cost grows with it)
+MAX_LEGEND = 20  # classes named in the latent scatter's legend; more get a colour scale
 
 
 def make_pictures(path: str | Path, device: str = "cpu", checkpoint: str = "latest") -> list[Path]:
@@ -61,7 +62,8 @@ def _draw(run, cfg: dict, model, device: str, sfx: str) -> list[Path]:
     idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:N_SCATTER].to(data.x.device)
     batch = data.batch(idx, gen)
     if translates:
-        written.append(_translations(model, batch.x[:8], batch.x_b[:8], out / f"translations{sfx}.png"))
+        written.append(_translations(model, batch.x[:8], batch.x_b[:8], out / f"translations{sfx}.png",
+                                     f"{run.path.name}: {split} images of each domain"))
     if not encodes:
         return written
     x, y = batch.x, batch.y
@@ -69,14 +71,14 @@ def _draw(run, cfg: dict, model, device: str, sfx: str) -> list[Path]:
     info = model.info
     if info.kind == "image":
         written.append(_reconstructions(model, x[:32], None if cond_y is None else cond_y[:32],
-                                        out / f"reconstructions{sfx}.png"))
+                                        out / f"reconstructions{sfx}.png", f"{run.path.name}: {split} images"))
         written.append(_interpolations(model, x[:16], None if cond_y is None else cond_y[:16],
-                                       out / f"interpolations{sfx}.png"))
+                                       out / f"interpolations{sfx}.png", f"{run.path.name}: {split} images"))
     z = model.posterior_mean(x, cond_y)["z1"].cpu().numpy()
     written.append(_latent_scatter(z, None if y is None else y.cpu().numpy(), out / f"latent{sfx}.png",
-                                   f"{run.path.name}: posterior means of {len(z)} {split} examples"))
+                                   f"{run.path.name}: posterior means of {len(z)} {split} examples", data.classes))
     if info.kind == "image" and z.shape[1] == 2 and getattr(model.cfg, "layers", 1) == 1 and not model.conditional:
-        written.append(_manifold(model, out / f"manifold{sfx}.png"))
+        written.append(_manifold(model, out / f"manifold{sfx}.png", run.path.name))
     return written
 
 
@@ -114,52 +116,68 @@ def _traversals(model, path: Path) -> Path:
 
 
 @torch.no_grad()
-def _reconstructions(model, x: torch.Tensor, y: Optional[torch.Tensor], path: Path) -> Path:
+def _reconstructions(model, x: torch.Tensor, y: Optional[torch.Tensor], path: Path, title: str) -> Path:
     rec = model.reconstruct(x, y)
     rows = []
     for i in range(0, len(x), 8):  # a row of inputs, then the row of their reconstructions
-        rows += [_to_images(model, x[i:i + 8]), _to_images(model, rec[i:i + 8])]
-    return save_image_grid(np.concatenate(rows), path, nrow=8)
+        rows += [("input", _to_images(model, x[i:i + 8])), ("reconstruction", _to_images(model, rec[i:i + 8]))]
+    return save_labelled_grid(rows, path, f"{title} and their reconstructions")
 
 
 @torch.no_grad()
-def _translations(model, a: torch.Tensor, b: torch.Tensor, path: Path) -> Path:
+def _translations(model, a: torch.Tensor, b: torch.Tensor, path: Path, title: str) -> Path:
     rows = model.translation_rows(a, b)  # one row each, e.g. a, G(a), F(G(a)), b, F(b), G(F(b))
-    return save_image_grid(np.concatenate([_to_images(model, r) for r in rows]), path, nrow=len(a))
+    return save_labelled_grid([(label, _to_images(model, r)) for label, r in rows], path,
+                              f"{title}: translations (G: a to b, F: b to a) and cycles")
 
 
 @torch.no_grad()
-def _interpolations(model, x: torch.Tensor, y: Optional[torch.Tensor], path: Path, steps: int = 10) -> Path:
+def _interpolations(model, x: torch.Tensor, y: Optional[torch.Tensor], path: Path, title: str,
+                    steps: int = 10) -> Path:
     mu = model.encode(x, y)[0]  # (B, Z)
     a, b = mu[0::2], mu[1::2]  # pairs of test images
     t = torch.linspace(0, 1, steps, device=mu.device).view(1, steps, 1)
     z = (1 - t) * a.unsqueeze(1) + t * b.unsqueeze(1)  # (P, steps, Z)
     ys = None if y is None else y[0::2].repeat_interleave(steps)
-    images = model.decode_mean(z.reshape(-1, z.shape[-1]), ys)
-    return save_image_grid(_to_images(model, images), path, nrow=steps)
+    images = _to_images(model, model.decode_mean(z.reshape(-1, z.shape[-1]), ys)).reshape(len(a), steps, *x.shape[1:])
+    return save_labelled_grid([(f"pair {i + 1}", row) for i, row in enumerate(images)], path,
+                              f"{title}: decodings of (1 - t) z_a + t z_b, z = the posterior means of a pair",
+                              columns=[f"t={v:.2g}" for v in t.flatten().tolist()])
 
 
 @torch.no_grad()
-def _manifold(model, path: Path, n: int = 20) -> Path:
+def _manifold(model, path: Path, name: str, n: int = 20) -> Path:
     from statistics import NormalDist
 
     q = torch.tensor([NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, n)], dtype=torch.float32)
     zy, zx = torch.meshgrid(q.flip(0), q, indexing="ij")  # z2 grows upward, as in the classic figure
     z = torch.stack([zx, zy], dim=-1).view(-1, 2).to(model.device)
-    return save_image_grid(_to_images(model, model.decode_mean(z)), path, nrow=n)
+    images = _to_images(model, model.decode_mean(z)).reshape(n, n, *model.info.shape)
+    every = max(1, n // 5)  # label every few rows and columns
+    return save_labelled_grid([(f"z2={v:.2f}" if i % every == 0 else "", row) for i, (v, row) in
+                               enumerate(zip(q.flip(0).tolist(), images))], path,
+                              f"{name}: the decoder's mean over z at the prior's 5%..95% quantiles",
+                              columns=[f"z1={v:.2f}" if j % every == 0 else "" for j, v in enumerate(q.tolist())])
 
 
-def _latent_scatter(z: np.ndarray, y: Optional[np.ndarray], path: Path, title: str) -> Path:
+def _latent_scatter(z: np.ndarray, y: Optional[np.ndarray], path: Path, title: str,
+                    classes: Optional[list[str]] = None) -> Path:
     if z.shape[1] > 2:
         from sklearn.manifold import TSNE
 
         z = TSNE(n_components=2, init="pca", perplexity=min(30.0, (len(z) - 1) / 3), random_state=0).fit_transform(z)
         title = title + " (t-SNE)"
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 5), dpi=100)
-    if y is not None:
-        sc = ax.scatter(z[:, 0], z[:, 1], s=4, c=y, cmap="tab10", rasterized=True)
-        fig.colorbar(sc, ax=ax, label="class")
+    fig, ax = plt.subplots(figsize=(6.5, 5), dpi=100)
+    if y is not None and len(np.unique(y)) <= MAX_LEGEND:  # one colour per class, named in the legend
+        cmap = plt.get_cmap("tab10" if len(np.unique(y)) <= 10 else "tab20")
+        for k in np.unique(y):
+            name = classes[k] if classes and k < len(classes) else f"class {k}"
+            ax.scatter(z[y == k, 0], z[y == k, 1], s=4, color=cmap(int(k) % cmap.N), label=name, rasterized=True)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, markerscale=3, frameon=False)
+    elif y is not None:  # too many classes to name: a colour scale of the class index
+        sc = ax.scatter(z[:, 0], z[:, 1], s=4, c=y, cmap="viridis", rasterized=True)
+        fig.colorbar(sc, ax=ax, label="class index")
     else:  # data without labels: one colour (a colour map would warn that it has nothing to map)
         ax.scatter(z[:, 0], z[:, 1], s=4, c="tab:blue", rasterized=True)
     ax.set_title(title, fontsize=9)

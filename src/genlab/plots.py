@@ -17,15 +17,24 @@ def _format(path: Path) -> str:
     return PICTURE_FORMATS.get(path.suffix.lower(), "PNG")
 
 
-def image_grid(x: np.ndarray, nrow: Optional[int] = None, pad: int = 2, min_cell: int = 28) -> np.ndarray:
-    """(N, C, H, W) in [0, 1] -> (rows*H', cols*W', 3) uint8, small images scaled up to `min_cell` pixels."""
+GRID_WIDTH = 480  # pixels: grids are scaled up (by whole pixels) to at least this width, to be readable
+GRID_MAX_SCALE = 8
+GRID_MAX_IMAGES = 256  # `genlab sample --grid` draws at most this many (all of them go to --out)
+
+
+def image_grid(x: np.ndarray, nrow: Optional[int] = None, pad: int = 2, min_cell: int = 28,
+               min_width: int = GRID_WIDTH) -> np.ndarray:
+    """(N, C, H, W) in [0, 1] -> (rows*H', cols*W', 3) uint8; images scaled up by a whole factor (at most
+    GRID_MAX_SCALE) to `min_cell` pixels each and to a grid at least `min_width` pixels wide."""
     n, c, h, w = x.shape
-    scale = max(1, math.ceil(min_cell / max(h, w)))
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
+    cols = min(n, nrow)
+    scale = max(1, math.ceil(min_cell / max(h, w)), math.ceil(((min_width - pad) / cols - pad) / w))
+    scale = min(scale, max(GRID_MAX_SCALE, math.ceil(min_cell / max(h, w))))
     x = np.repeat(np.repeat(x, scale, axis=2), scale, axis=3)
     h, w = h * scale, w * scale
     if c == 1:
         x = np.repeat(x, 3, axis=1)
-    nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
     ncol = int(math.ceil(n / nrow))
     grid = np.full((3, ncol * (h + pad) + pad, nrow * (w + pad) + pad), 0.5, dtype=np.float32)
     for i in range(n):
@@ -41,6 +50,35 @@ def save_image_grid(x: np.ndarray, path: str | Path, nrow: Optional[int] = None)
     with atomic_path(path) as tmp:
         Image.fromarray(image_grid(np.asarray(x, dtype=np.float32), nrow)).save(tmp, format=_format(path))
     return path
+
+
+def save_labelled_grid(rows: list[tuple[str, np.ndarray]], path: str | Path, title: str,
+                       columns: Optional[list[str]] = None) -> Path:
+    """Rows of images (each (K, C, H, W) in [0, 1], the same K) in one picture with a title, each row's label
+    on its left and, if given, a label over each column."""
+    ncol = len(rows[0][1])
+    if any(len(r) != ncol for _, r in rows):
+        raise ValueError(f"rows of {sorted({len(r) for _, r in rows})} images: every row needs {ncol}")
+    grid = image_grid(np.concatenate([np.asarray(r, dtype=np.float32) for _, r in rows]), nrow=ncol)
+    plt = _pyplot()
+    height, width = grid.shape[:2]
+    dpi = 100
+    fig = plt.figure(figsize=(width / dpi + 1.6, height / dpi + 0.7), dpi=dpi)
+    ax = fig.add_axes([1.5 / (width / dpi + 1.6), 0.1 / (height / dpi + 0.7),
+                       width / dpi / (width / dpi + 1.6), height / dpi / (height / dpi + 0.7)])
+    ax.imshow(grid, interpolation="nearest")
+    row_h, col_w = height / len(rows), width / ncol
+    ax.set_yticks([row_h * (i + 0.5) for i in range(len(rows))], [label for label, _ in rows], fontsize=8)
+    if columns:
+        ax.set_xticks([col_w * (j + 0.5) for j in range(ncol)], columns, fontsize=7)
+        ax.xaxis.tick_top()
+    else:
+        ax.set_xticks([])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    fig.suptitle(title, fontsize=9, y=1 - 0.05 / (height / dpi + 0.7), va="top")
+    return _save(fig, path)
 
 
 def save_points(samples: np.ndarray, path: str | Path, reference: Optional[np.ndarray] = None,

@@ -298,8 +298,8 @@ class HasLikelihood(Protocol):
 class Translates(Protocol):
     """A translation between two domains (CycleGAN): G maps a to b, F maps b to a."""
 
-    def translation_rows(self, a: torch.Tensor, b: torch.Tensor) -> list[torch.Tensor]:
-        """Rows for a picture: a, G(a), F(G(a)), then b, F(b), G(F(b))."""
+    def translation_rows(self, a: torch.Tensor, b: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+        """Labelled rows for a picture: ("a", a), ("G(a)", G(a)), ... then b, F(b), G(F(b))."""
 
     def cycle(self, a: torch.Tensor, b: torch.Tensor) -> dict[str, torch.Tensor]:
         """Cycle errors per example (B,): {"a": |F(G(a)) - a|, "b": |G(F(b)) - b|}."""

@@ -164,7 +164,8 @@ class CycleGAN(GenerativeModel):
         return {"a": l1_error(self.F(self.G(a)), a), "b": l1_error(self.G(self.F(b)), b)}
 
     @torch.no_grad()
-    def translation_rows(self, a: torch.Tensor, b: torch.Tensor) -> list[torch.Tensor]:
-        """Rows for a picture: a, G(a), F(G(a)), then b, F(b), G(F(b))."""
+    def translation_rows(self, a: torch.Tensor, b: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+        """Labelled rows for a picture: a, G(a), F(G(a)), then b, F(b), G(F(b))."""
         fake_b, fake_a = self.G(a), self.F(b)
-        return [a, fake_b, self.F(fake_b), b, fake_a, self.G(fake_a)]
+        return [("a", a), ("G(a)", fake_b), ("F(G(a))", self.F(fake_b)), ("b", b), ("F(b)", fake_a),
+                ("G(F(b))", self.G(fake_a))]

@@ -24,7 +24,7 @@ NOT_TERMS = {"step", "epoch", "time"}  # the columns of a metrics row that are n
 PICTURES = [
     ("final.png", "Final samples", "samples at the end of training, from the fixed noise of the epoch grids"),
     ("over-epochs.png", "Samples over training", "the fixed-noise samples of the first, middle and last epoch"),
-    ("reconstructions.png", "Reconstructions", "test images (odd rows) above their reconstructions (even rows)"),
+    ("reconstructions.png", "Reconstructions", "rows of test images, each above the row of their reconstructions"),
     ("interpolations.png", "Interpolations",
      "decodings along straight lines in latent space between two test images, one pair per row"),
     ("latent.png", "Latent space", "posterior means of test examples, coloured by class"),
