@@ -174,3 +174,30 @@ def test_metrics_that_do_not_apply_are_refused_before_any_work(tmp_path):
     ctx = EvalContext(path, EvalConfig(n_data=5))
     with pytest.raises(ConfigError, match="does not apply"):
         METRICS.get("elbo")(ctx)
+
+
+def test_near_chance_is_measured_from_chance_to_perfect():
+    from genlab.metrics.features import near_chance
+
+    assert near_chance(0.022, 10, "npz").startswith("the evaluator classifier for 'npz' is near chance: 2.2% correct")
+    assert near_chance(0.32, 10, "x") and not near_chance(0.33, 10, "x")  # chance 10%: a quarter of the way
+    assert near_chance(0.62, 2, "x") and not near_chance(0.63, 2, "x")  # chance 50%
+    assert not near_chance(0.91, 10, "fashion-mnist")
+
+
+def test_numbers_on_a_classifier_near_chance_need_force(run_a, monkeypatch, capsys):
+    from genlab.metrics import features
+
+    def doubted(name, data_cfg, kind, device="cpu", progress=None):
+        ext = features.build_extractor("raw", data_cfg, kind, device)
+        return features.Extractor(ext.name, ext.identity, ext.fn, ext.has_probs, {}, doubt="a doubt")
+
+    monkeypatch.setattr(base, "build_extractor", doubted)
+    settings = {"metrics": ("fid",), "n_samples": 20}
+    with pytest.raises(ConfigError, match="a doubt. genlab does not report numbers on these features.*--force"):
+        evaluate(run_a, EvalConfig(**settings))
+    assert not (run_a / "evaluation.json").exists()
+    out = evaluate(run_a, EvalConfig(**settings, force=True))
+    assert out["fid"]["fid"] > 0 and "warning: a doubt; reporting anyway (--force)" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="force"):
+        EvalConfig(force="yes")

@@ -95,3 +95,28 @@ def test_paths_are_stored_resolved(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfgs = make_configs("vae", "npz", {"path": "data/x.npz", "data_dir": "."})
     assert cfgs["data"].path == str(tmp_path / "data" / "x.npz") and cfgs["data"].data_dir == str(tmp_path)
+
+
+def test_moved_data_is_found_again_with_data_path(tmp_path, capsys):
+    from genlab.cli import main
+
+    data = npz(tmp_path / "d.npz", x=RNG.integers(0, 256, (200, 64), dtype=np.uint8), y=RNG.integers(0, 3, 200))
+    run = tmp_path / "run"
+    assert main(["train", "vae", "--dataset", "npz", f"path={data}", "--steps", "3", "hidden=8", "latent_dim=2",
+                 "--out", str(run)]) == 0
+    (tmp_path / "moved").mkdir()
+    moved = tmp_path / "moved" / "d.npz"
+    (tmp_path / "d.npz").rename(moved)
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--metrics", "elbo", "--n-data", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "is not there any more" in err and "--data-path" in err
+    assert main(["evaluate", str(run), "--metrics", "elbo", "--n-data", "10", "--data-path", str(moved)]) == 0
+    assert main(["pictures", str(run), "--data-path", str(moved)]) == 0
+    assert (run / "samples" / "reconstructions.png").exists()
+    other = npz(tmp_path / "other.npz", x=RNG.integers(0, 256, (200, 64), dtype=np.uint8), y=RNG.integers(0, 3, 200))
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--metrics", "elbo", "--n-data", "10", "--data-path", other]) == 2
+    assert "the data changed since the run was trained" in capsys.readouterr().err
+    assert main(["evaluate", str(run), "--metrics", "elbo", "--data-dir", str(tmp_path / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err

@@ -25,6 +25,12 @@ def _length_args(p: argparse.ArgumentParser, what: str) -> None:
                         "its slice of every batch_size minibatch); several machines: see the README")
 
 
+def _moved_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-path", help="where the run's npz file or image folder is now, if it moved since training "
+                                       "(it must hold the same data)")
+    p.add_argument("--data-dir", help="where the run's dataset files are now, if they moved since training")
+
+
 def _evaluate_arguments(e: argparse.ArgumentParser) -> None:
     """`genlab evaluate`'s options (also listed by `genlab metrics NAME`)."""
     e.add_argument("dir")
@@ -41,8 +47,11 @@ def _evaluate_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--seed", type=int, default=0, help="seeds the samples and the data drawn (default 0)")
     e.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="where to compute (default cpu)")
     e.add_argument("--recompute", action="store_true", help="compute even where a stored result exists")
+    e.add_argument("--force", action="store_true",
+                   help="report numbers on features that cannot be trusted (an evaluator classifier near chance)")
     e.add_argument("--allow-data-change", action="store_true",
                    help="evaluate even though the run's data changed since it was trained")
+    _moved_data_args(e)
     e.add_argument("--checkpoint", default="latest",
                    help="the checkpoint to use: latest (default), best (kept by best=METRIC) or step-N")
 
@@ -137,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     pc.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     pc.add_argument("--checkpoint", default="latest",
                    help="the checkpoint to use: latest (default), best (kept by best=METRIC) or step-N")
+    _moved_data_args(pc)
 
     sw = sub.add_parser("sweep", help="train MODEL over a grid, random draws or an Optuna study of settings and "
                                       "seeds; a table of mean +- SE per setting and an effects figure",
@@ -316,7 +326,8 @@ def cmd_evaluate(args, extra) -> int:
     dist = distributed.setup(device.type)  # under torchrun: the ranks share the work, rank 0 reports
     config = EvalConfig(metrics=args.metrics, split=args.split, batch_size=args.batch_size, seed=args.seed,
                         device=distributed.device_for(dist, device.type) if dist.enabled else str(device),
-                        checkpoint=args.checkpoint, **{k: getattr(args, k) for k in EVAL_SETTINGS})
+                        checkpoint=args.checkpoint, force=args.force, data_path=args.data_path,
+                        data_dir=args.data_dir, **{k: getattr(args, k) for k in EVAL_SETTINGS})
     evaluate(args.dir, config, recompute=args.recompute, allow_data_change=args.allow_data_change,
              say=lambda text: print(text, file=sys.stderr) if dist.main else None,
              show=lambda results: print(json.dumps(results, indent=2), flush=True), dist=dist)
@@ -418,7 +429,7 @@ def cmd_pictures(args, extra) -> int:
     from .api import resolve_device
     from .pictures import make_pictures
 
-    written = make_pictures(args.dir, str(resolve_device(args.device)), args.checkpoint)
+    written = make_pictures(args.dir, str(resolve_device(args.device)), args.checkpoint, args.data_path, args.data_dir)
     for p in written:
         print(p)
     if not written:

@@ -7,6 +7,7 @@ reports); it never trains. ``genlab.api`` re-exports these functions beside trai
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import torch
 
@@ -14,7 +15,7 @@ from . import models as _models  # noqa: F401  (registers models)
 from .checkpoint import find_checkpoint, load_weights
 from .config import from_dict
 from .data.base import DataInfo
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .models.base import GenerativeModel
 from .registry import MODELS
 from .rundir import RunDir
@@ -47,6 +48,24 @@ def read_run(path: str | Path) -> tuple[RunDir, dict, DataInfo]:
     cfg = run.read_config()
     info = cfg["data_info"]
     return run, cfg, DataInfo(**{**info, "shape": tuple(info["shape"])})
+
+
+def relocated(cfg: dict, data_path: Optional[str] = None, data_dir: Optional[str] = None) -> dict:
+    """A run's config with its data found elsewhere: `data_path` replaces the npz file or image folder,
+    `data_dir` the folder searched first for a dataset's files (both resolved). The data must be the same
+    (callers check it against the run's fingerprint)."""
+    changes = {k: str(Path(v).expanduser().resolve()) for k, v in (("path", data_path), ("data_dir", data_dir)) if v}
+    if changes.get("path") and not Path(changes["path"]).exists():
+        raise DataError(f"--data-path {data_path}: no such file or folder")
+    if changes.get("data_dir") and not Path(changes["data_dir"]).is_dir():
+        raise DataError(f"--data-dir {data_dir}: no such folder")
+    if "path" in changes and not cfg["data"].get("path"):
+        raise ConfigError(f"--data-path is for runs on a file or folder of your own (npz, folder); this run "
+                          f"trained on {cfg['data'].get('dataset')!r}: use --data-dir for where its files are")
+    if "path" not in changes and cfg["data"].get("path") and not Path(cfg["data"]["path"]).exists():
+        raise DataError(f"the run's data {cfg['data']['path']} is not there any more (moved or deleted?); "
+                        f"give its new place with --data-path")
+    return {**cfg, "data": {**cfg["data"], **changes}} if changes else cfg
 
 
 def load_trained(path: str | Path, device: str = "cpu", checkpoint: str = "latest"

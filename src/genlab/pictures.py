@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .errors import DataError
-from .load import load_trained
+from .load import load_trained, relocated
 from .models.base import Encodes, InfersCodes, Translates
 from .plots import _pyplot, _save, save_labelled_grid
 
@@ -36,13 +36,18 @@ N_SCATTER = 1000  # test images in the latent scatter (t-SNE cost grows with it)
 MAX_LEGEND = 20  # classes named in the latent scatter's legend; more get a colour scale
 
 
-def make_pictures(path: str | Path, device: str = "cpu", checkpoint: str = "latest") -> list[Path]:
+def make_pictures(path: str | Path, device: str = "cpu", checkpoint: str = "latest", data_path: Optional[str] = None,
+                  data_dir: Optional[str] = None) -> list[Path]:
     """Write the pictures that apply to the run at `path`, then its page (``report.html``) with them;
     returns the pictures written. Another `checkpoint` than the latest (best, step-N) names its pictures
-    NAME-CHECKPOINT.png."""
+    NAME-CHECKPOINT.png. `data_path`, `data_dir`: where the run's data is now, if it moved (``relocated``)."""
+    from .data.fingerprint import check_data_unchanged
     from .report.live import refresh_run_report
 
     run, cfg, model = load_trained(path, device, checkpoint)
+    cfg = relocated(cfg, data_path, data_dir)
+    if data_path or data_dir:
+        check_data_unchanged(cfg.get("data_fingerprint"), cfg["data"], f"cannot draw {run.path}'s pictures", False)
     written = _draw(run, cfg, model, device, "" if checkpoint == "latest" else f"-{checkpoint}")
     refresh_run_report(run.path, final=True)
     return written
@@ -117,16 +122,19 @@ def _traversals(model, path: Path) -> Path:
 
 @torch.no_grad()
 def _reconstructions(model, x: torch.Tensor, y: Optional[torch.Tensor], path: Path, title: str) -> Path:
+    per = min(8, len(x))  # whole rows of `per` images
+    x, y = x[:len(x) // per * per], None if y is None else y[:len(x) // per * per]
     rec = model.reconstruct(x, y)
     rows = []
-    for i in range(0, len(x), 8):  # a row of inputs, then the row of their reconstructions
-        rows += [("input", _to_images(model, x[i:i + 8])), ("reconstruction", _to_images(model, rec[i:i + 8]))]
+    for i in range(0, len(x), per):  # a row of inputs, then the row of their reconstructions
+        rows += [("input", _to_images(model, x[i:i + per])), ("reconstruction", _to_images(model, rec[i:i + per]))]
     return save_labelled_grid(rows, path, f"{title} and their reconstructions")
 
 
 @torch.no_grad()
 def _translations(model, a: torch.Tensor, b: torch.Tensor, path: Path, title: str) -> Path:
-    rows = model.translation_rows(a, b)  # one row each, e.g. a, G(a), F(G(a)), b, F(b), G(F(b))
+    n = min(len(a), len(b))
+    rows = model.translation_rows(a[:n], b[:n])  # one row each, e.g. a, G(a), F(G(a)), b, F(b), G(F(b))
     return save_labelled_grid([(label, _to_images(model, r)) for label, r in rows], path,
                               f"{title}: translations (G: a to b, F: b to a) and cycles")
 
@@ -135,10 +143,10 @@ def _translations(model, a: torch.Tensor, b: torch.Tensor, path: Path, title: st
 def _interpolations(model, x: torch.Tensor, y: Optional[torch.Tensor], path: Path, title: str,
                     steps: int = 10) -> Path:
     mu = model.encode(x, y)[0]  # (B, Z)
-    a, b = mu[0::2], mu[1::2]  # pairs of test images
+    a, b = mu[0:len(mu) // 2 * 2:2], mu[1::2]  # pairs of test images
     t = torch.linspace(0, 1, steps, device=mu.device).view(1, steps, 1)
     z = (1 - t) * a.unsqueeze(1) + t * b.unsqueeze(1)  # (P, steps, Z)
-    ys = None if y is None else y[0::2].repeat_interleave(steps)
+    ys = None if y is None else y[0:len(a) * 2:2].repeat_interleave(steps)
     images = _to_images(model, model.decode_mean(z.reshape(-1, z.shape[-1]), ys)).reshape(len(a), steps, *x.shape[1:])
     return save_labelled_grid([(f"pair {i + 1}", row) for i, row in enumerate(images)], path,
                               f"{title}: decodings of (1 - t) z_a + t z_b, z = the posterior means of a pair",

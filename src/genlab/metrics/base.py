@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Optional
@@ -40,7 +41,7 @@ from ..data.files import cache_dir
 from ..data.fingerprint import data_identity
 from ..distributed import SINGLE, Dist
 from ..errors import ConfigError, RunDirError
-from ..load import load_trained, read_run
+from ..load import load_trained, read_run, relocated
 from ..losses import iwae_bound
 from ..models.base import Encodes, HasLikelihood, InfersCodes, Translates
 from ..registry import MODELS, Registry
@@ -155,6 +156,9 @@ class EvalConfig:
     batch_size: int = 500  # examples per batch while computing features (does not change results)
     device: str = "cpu"
     checkpoint: str = "latest"  # the checkpoint evaluated: latest, best (kept by best=METRIC) or step-N
+    force: bool = False  # report numbers on features that cannot be trusted (a classifier near chance)
+    data_path: Optional[str] = None  # the run's npz file or image folder, moved since training (the same data)
+    data_dir: Optional[str] = None  # where the run's dataset files are now, moved since training
 
     def __post_init__(self):
         metrics = self.metrics.split(",") if isinstance(self.metrics, str) else self.metrics
@@ -169,6 +173,7 @@ class EvalConfig:
             if value is not None:
                 _check(isinstance(value, int) and not isinstance(value, bool), name, f"must be an integer, got {value!r}")
                 _check(value >= low, name, f"must be >= {low}, got {value}")
+        _check(isinstance(self.force, bool), "force", f"must be True or False, got {self.force!r}")
         _check(self.seed < 2**62, "seed", f"must be below 2**62, got {self.seed}")
         _check(self.checkpoint in ("latest", BEST) or re.fullmatch(r"step-\d+", str(self.checkpoint)) is not None,
                "checkpoint", f"write latest, best or step-N, got {self.checkpoint!r}")
@@ -294,7 +299,8 @@ class EvalContext:
     @property
     def run_config(self) -> dict:
         """The run's config.json (read once)."""
-        return self._memoized(("run_config",), lambda: read_run(self.path)[1])
+        return self._memoized(("run_config",), lambda: relocated(read_run(self.path)[1], self.config.data_path,
+                                                                 self.config.data_dir))
 
     @property
     def model(self):
@@ -377,8 +383,17 @@ class EvalContext:
     def extractor(self, name: Optional[str] = None) -> Extractor:
         """The feature extractor (``features_name``), built once per evaluation."""
         name = self.features_name(name)
-        return self._memoized(("extractor", name), lambda: build_extractor(
-            name, self.run_config["data"], self.run_config["data_info"]["kind"], self.device))
+        return self._memoized(("extractor", name), lambda: self._trusted(build_extractor(
+            name, self.run_config["data"], self.run_config["data_info"]["kind"], self.device)))
+
+    def _trusted(self, ext: Extractor) -> Extractor:
+        """`ext`, unless its features cannot be trusted: then an error, or with ``force`` a warning."""
+        if ext.doubt and not self.config.force:
+            raise ConfigError(f"{ext.doubt}. genlab does not report numbers on these features: use "
+                                  f"--features raw (or inception), fix the data, or --force to report them anyway")
+        if ext.doubt and self.dist.main:
+            print(f"warning: {ext.doubt}; reporting anyway (--force)", file=sys.stderr)
+        return ext
 
     def real_features(self, ext: Extractor, split: str, n: int) -> dict[str, np.ndarray]:
         """Features of n real examples of `split`, read from the genlab cache when computed before."""

@@ -39,9 +39,13 @@ class Extractor:
     fn: Callable[[torch.Tensor], dict[str, torch.Tensor]]
     has_probs: bool
     about: dict = field(default_factory=dict)  # stored with results (e.g. the classifier's test accuracy)
+    doubt: str = ""  # why numbers on these features cannot be trusted (a classifier near chance), or ""
 
     def settings(self) -> dict:
         return {"features": self.name, "features_id": self.identity, **self.about}
+
+
+NEAR_CHANCE = 0.25  # a classifier less than this share of the way from chance to perfect is "near chance"
 
 
 @dataclass
@@ -141,8 +145,23 @@ def _classifier(data_cfg: dict, device: str, progress: Optional[bool]) -> Extrac
         return {"features": h, "probs": torch.softmax(net.head(h), dim=1)}
 
     about = {"classifier_test_accuracy": round(clf.info["test_accuracy"], 4), "classifier_key": clf.key}
+    doubt = near_chance(clf.info["test_accuracy"], clf.info["num_classes"], data_cfg["dataset"])
+    if doubt:
+        about["classifier_near_chance"] = True  # stored with the results: compare keeps them apart
     return Extractor("classifier", f"classifier-{clf.key}-{weights_hash(net.state_dict())}", fn,
-                     has_probs=True, about=about)
+                     has_probs=True, about=about, doubt=doubt)
+
+
+def near_chance(accuracy: float, num_classes: int, dataset: str) -> str:
+    """Why a classifier's features mean nothing, when its test accuracy is within a quarter of the way from
+    chance (1/K) to perfect (32.5% for 10 classes, 62.5% for 2); "" when it is better than that."""
+    chance = 1 / num_classes
+    if accuracy >= chance + NEAR_CHANCE * (1 - chance):
+        return ""
+    return (f"the evaluator classifier for {dataset!r} is near chance: {accuracy:.1%} correct on its test split "
+            f"against {chance:.1%} for guessing, so distances between its features say little about the images "
+            f"(labels that are not class indices, or a split sorted by label, do this)")
+
 
 
 @register_features("inception", "ImageNet Inception-v3 (pool 2048, logits) via torch-fidelity, as in papers "
