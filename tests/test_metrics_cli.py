@@ -83,6 +83,9 @@ def test_classifier_key_changes_with_what_affects_the_weights():
     # the key holds the data's content, not a path string (digits ignores path=)
     assert classifier.classifier_key({"dataset": "digits", "path": "x.npz"}, classifier.Recipe())[0] == base
     assert classifier.classifier_key({"dataset": "digits", "data_dir": "/elsewhere"}, classifier.Recipe())[0] == base
+    # it sees grey-level images: runs on the same images binarized, or on a subset, share it
+    for same in ({"binarize": "dynamic"}, {"binarize": "static"}, {"subset": 100}):
+        assert classifier.classifier_key({"dataset": "digits", **same}, classifier.Recipe())[0] == base
 
 
 @pytest.mark.slow

@@ -116,7 +116,7 @@ class Classifier:
 def classifier_key(data: dict, recipe: Recipe, split: str = "train") -> tuple[str, dict]:
     """(hex key, the dict it hashes) for a classifier trained on `data` (DataConfig fields) and `split`."""
     identity = {
-        "data": data_identity(data),  # the data's content, not its path
+        "data": data_identity(_view(data)),  # the content of the images it sees, not their path or binarization
         "split": split,
         "recipe": dataclasses.asdict(recipe),
         "arch_version": ARCH_VERSION,
@@ -131,10 +131,14 @@ def classifier_folder(data: dict, recipe: Recipe) -> Path:
     return cache_dir() / "evaluators" / f"{data['dataset']}-{key}"
 
 
+def _view(data: dict) -> dict:
+    """The classifier's view of a dataset (DataConfig fields): grey-level images in [0, 1], no binarization, no
+    subset. Runs on the same images binarized or not share one classifier."""
+    return {k: data[k] for k in (*DATA_KEYS, "data_dir", "download") if k in data}
+
+
 def _data_config(data: dict) -> DataConfig:
-    """The classifier's view of a dataset: grey-level images in [0, 1], no binarization, no subset."""
-    fields = {k: data[k] for k in (*DATA_KEYS, "data_dir", "download") if k in data}
-    return DataConfig(**fields)
+    return DataConfig(**_view(data))
 
 
 def load_classifier(data: dict, recipe: Optional[Recipe] = None, device: str = "cpu", build: bool = True,
