@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from ..config import check
 from ..data.base import Batch
-from ..losses import gan_discriminator_loss
+from ..losses import gan_discriminator_loss, l1_error
 from ..nets import MLP, make_encoder
 from ..registry import MODELS
 from .base import Phase, Player, Step
@@ -106,7 +106,7 @@ class AlphaGAN(AutoencodingGAN):
         x_hat = self.decoder(z_hat)
         z = self.prior(x.shape[0])
         x_p = self.decoder(z)
-        return AlphaGANPass(rec=(x - x_hat).abs().mean(), d_real=self.D(x), d_rec=self.D(x_hat), d_prior=self.D(x_p),
+        return AlphaGANPass(rec=l1_error(x_hat, x).mean(), d_real=self.D(x), d_rec=self.D(x_hat), d_prior=self.D(x_p),
                             c_codes=self.C(z_hat), c_prior=self.C(z))
 
     def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
