@@ -15,7 +15,7 @@ from genlab.compare import compare, load_runs
 from genlab.errors import ConfigError
 from genlab.evaluate import EvalConfig, evaluate
 from genlab.metrics import base
-from genlab.metrics.base import METRICS, EvalContext
+from genlab.metrics.base import HIGHER, KINDS, LOWER, METRICS, NEITHER, EvalContext
 
 SETTINGS = dict(metrics=("nll", "elbo"), k=4, n_data=30)
 
@@ -201,3 +201,22 @@ def test_numbers_on_a_classifier_near_chance_need_force(run_a, monkeypatch, caps
     assert out["fid"]["fid"] > 0 and "warning: a doubt; reporting anyway (--force)" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="force"):
         EvalConfig(force="yes")
+
+
+def test_every_registered_metric_says_how_to_read_the_numbers_it_returns(run_a, tmp_path):
+    for name, metric in METRICS.items():
+        assert metric.kind in KINDS and metric.values, name
+        assert all(v.direction in (LOWER, HIGHER, NEITHER) and v.scale > 0 for v in metric.values.values()), name
+        assert any(v.direction != NEITHER for v in metric.values.values()), name  # it scores something
+    assert METRICS.get("kid").value("kid_real").scale == 1000  # a real-vs-real floor reads as its number
+    assert METRICS.get("active-units").value("active_z2").direction == HIGHER  # per-layer keys
+    assert METRICS.get("fid").undeclared({"fid": 1.0, "fid_real": 0.5, "other": 2.0, "settings": {}}) == ["other"]
+    # every number the cheap metrics return is declared (the sample-quality metrics on images: test_metrics_cli)
+    results = evaluate(run_a, EvalConfig(metrics=("nll", "elbo", "active-units", "reconstruction"), k=4, n_data=30))
+    cfgs = make_configs("gan", "ring8", {"hidden": "8", "noise_dim": "2", "subset": "256"},
+                        train={"epochs": 0, "steps": 4, "batch_size": 32})
+    gan = api.train("gan", tmp_path / "gan", cfgs, progress=False, pictures=False).path
+    results.update(evaluate(gan, EvalConfig(metrics=("modes", "fid", "kid", "prdc"), n_samples=60, kid_subsets=3,
+                                            kid_subset_size=20)))
+    for name, result in results.items():
+        assert not METRICS.get(name).undeclared(result), name

@@ -14,6 +14,7 @@ import torch
 
 from genlab.cli import main
 from genlab.metrics import classifier
+from genlab.metrics.base import METRICS
 from genlab.registry import MODELS
 
 SAMPLE_METRICS = "fid,kid,is,prdc,classes,diversity,critic"
@@ -104,6 +105,7 @@ def test_evaluate_images_stores_every_metric_with_its_settings_and_repeats_exact
         values = {k: v for k, v in res.items() if k != "settings"}
         assert values and all(np.isfinite(v) for v in values.values())
         assert all(f"{k}_real" in values for k in values if not k.endswith("_real")), name  # the floor
+        assert not METRICS.get(name).undeclared(res), name  # the registry says how to read every number
     assert stored["fid"]["settings"]["features"] == "classifier"
     assert stored["fid"]["settings"]["features_id"].startswith("classifier-")
     assert stored["kid"]["settings"]["kid_subsets"] == 5 and stored["kid"]["settings"]["kid_subset_size"] == 50
@@ -152,6 +154,16 @@ def test_compare_writes_one_table_and_splits_incomparable_columns(runs, capsys, 
     assert "fid" in header and "fid_real" in header and "precision" in header
     assert len(csv.splitlines()) == 3 and md in out
     assert "NOT COMPARABLE" not in md
+    # printed: directions in the headers, the floors once in a last row, not as columns
+    assert "| fid ↓ |" in md and "precision ↑" in md and "fid_real" not in md and "| *real vs real* |" in md
+
+    # --metrics chooses the columns; an unknown name gets a one-line error naming the available ones
+    code, out, err = run(capsys, "compare", gan, vae, "--metrics", "precision,fid")
+    assert code == 0, err
+    assert out.splitlines()[0] == "| run | model | precision ↑ | fid ↓ |"
+    code, out, err = run(capsys, "compare", gan, vae, "--metrics", "fid,nope")
+    assert code == 2 and "'nope'" in err and "prdc (precision, recall, density, coverage)" in err
+    assert len(err.strip().splitlines()) == 1
 
     # different sample counts: the fid column is split, tagged, and the note says why
     assert run(capsys, "evaluate", vae, "--metrics", "fid", "--n", 100)[0] == 0

@@ -344,12 +344,16 @@ def test_compare_html_writes_the_comparison_page(runs, tmp_path, capsys):
 
     a, b = (shutil.copytree(runs[n], tmp_path / n) for n in ("vae", "gan"))
     for run, value in ((a, 50.0), (b, 40.0)):
-        (run / "evaluation.json").write_text(json.dumps({"fid": {"fid": value, "settings": {"features": "raw"}}}))
+        (run / "evaluation.json").write_text(json.dumps({"fid": {"fid": value, "fid_real": 1.5,
+                                                                    "settings": {"features": "raw"}}}))
     assert main(["compare", str(a), str(b), "--html"]) == 2
     assert "--out" in capsys.readouterr().err
     assert main(["compare", str(a), str(b), "--out", str(tmp_path / "t"), "--html"]) == 0
     text = (tmp_path / "t.html").read_text()
     assert 'data-sort="50.0"' in text and 'data-sort="40.0"' in text and "features=raw" in text
+    # as `genlab compare` prints it: the direction in the header, the best in bold
+    assert 'title="lower is better">fid ↓</th>' in text and 'class="num best" data-sort="40.0"><strong>40</strong>' in text
+    assert ">fid_real</th>" not in text and "Real vs real (the floor" in text and "fid ↓ 1.5" in text  # once
 
 
 def test_serve_answers_with_the_page_written_again(runs, tmp_path):

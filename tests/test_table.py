@@ -46,3 +46,43 @@ def test_write_outputs_writes_both_files(tmp_path):
     assert [p.name for p in written] == ["table.md", "table.csv"]
     assert written[0].read_text() == t.markdown() and written[1].read_text() == t.csv()
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def _scored() -> Table:
+    return Table(["run", "fid", "fid_real", "kid", "precision", "density"],
+                 [["a", 40.0, 1.5, 0.0123, 0.5, 0.9], ["b", 30.0, 1.5, 0.0456, 0.5, 1.2], ["c", None, None, None, 0.7, 1.0]],
+                 directions={"fid": "lower", "kid": "lower", "precision": "higher"}, scales={"kid": 1000},
+                 floors={"fid_real": "fid"}, floor_label="real vs real", floor_note="the floor")
+
+
+def test_markdown_marks_directions_scales_the_best_and_prints_a_constant_floor_once():
+    view = _scored().shown()
+    assert view.labels == ["run", "fid ↓", "kid ×1000 ↓", "precision ↑", "density"]
+    assert view.best == [set(), {1}, {0}, {2}, set()]  # density has no direction: nothing is best
+    assert view.floor == [None, 1.5, None, None, None]
+    md = _scored().markdown()
+    assert "| a | 40 | **12.3** | 0.5 | 0.9 |" in md and "| b | **30** | 45.6 | 0.5 | 1.2 |" in md
+    assert "| c | - | - | **0.7** | 1 |" in md
+    assert "| *real vs real* | 1.5 |  |  |  |" in md and "fid_real" not in md
+    assert "- real vs real: the floor" in md and "lower is better" in md and "kid: shown multiplied" in md
+    # the CSV keeps every column and the raw numbers, unmarked
+    assert _scored().csv().splitlines()[:2] == ["run,fid,fid_real,kid,precision,density", "a,40.0,1.5,0.0123,0.5,0.9"]
+
+
+def test_nothing_is_best_without_two_different_values_and_a_varying_floor_stays_a_column():
+    t = Table(["run", "fid", "fid_real"], [["a", 3.0, 1.0], ["b", 3.0, 2.0]], directions={"fid": "lower"},
+              floors={"fid_real": "fid"})
+    view = t.shown()
+    assert view.best == [set(), set(), set()] and view.floor is None and view.columns == ["run", "fid", "fid_real"]
+    assert "**" not in t.markdown()
+    one = Table(["run", "fid"], [["a", 3.0], ["b", None]], directions={"fid": "lower"})
+    assert one.shown().best == [set(), set()]
+    est = Table(["run", "nll"], [["a", Estimate(90.0, 0.5)], ["b", Estimate(88.0, 0.5)]], directions={"nll": "lower"},
+                scales={"nll": 10})
+    assert "| b | **880 +- 5** |" in est.markdown()
+    assert est.csv().splitlines()[2] == "b,88.0,0.5"
+
+
+def test_large_numbers_are_whole_not_exponents():
+    assert Table(["x"], [[289996.27]]).markdown().splitlines()[2] == "| 289996 |"
+    assert Table(["x"], [[2.5e12]]).markdown().splitlines()[2] == "| 2.5e+12 |"

@@ -122,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cp = sub.add_parser("compare", help="one table of the evaluated metrics of several runs (markdown, CSV)")
     cp.add_argument("dirs", nargs="+", metavar="DIR")
+    cp.add_argument("--metrics", help="the columns to show, in this order: metrics (fid,kid) or their numbers "
+                                      "(precision); default: every one, ordered by kind")
     cp.add_argument("--out", help="also write the table to OUT.md and OUT.csv")
     cp.add_argument("--html", action="store_true", help="also write the comparison page OUT.html (with --out)")
 
@@ -370,7 +372,8 @@ def cmd_compare(args, extra) -> int:
 
     if args.html and not args.out:
         raise ConfigError("--html writes OUT.html beside OUT.md and OUT.csv: give --out OUT too")
-    table = compare(load_runs(args.dirs))
+    chosen = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    table = compare(load_runs(args.dirs), chosen)
     print(table.markdown(), end="")
     for path in write_outputs(table, args.out):
         print(f"wrote {path}")

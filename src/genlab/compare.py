@@ -9,6 +9,12 @@ metric's own parameters): where runs differ, the column is split into one column
 tagged ``[a]``, ``[b]`` ..., and the notes under the table say what each tag means (evaluation seeds do
 not split a column; a note says when they differ). Printed as markdown,
 and written as ``PREFIX.md`` and ``PREFIX.csv`` with ``--out PREFIX``.
+
+How to read a number comes from the metric registry (``metrics.base.Value``): the metrics are ordered by kind
+(likelihood, sample quality, coverage, reconstruction, codes), each header says which way is better and the
+scale it is shown at (``kid ×1000 ↓``), the best of a column is bold, a number with a standard error is one
+``m +- se`` cell, and a real-vs-real floor (``fid_real``) that is the same for every run is printed once, in a
+last row. ``--metrics`` chooses the columns. The CSV keeps every column and the raw numbers.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 from .errors import ConfigError
 from .evaluate import EVALUATION, current_results
+from .metrics.base import KINDS, METRICS, Value
 from .rundir import RunDir, atomic_path
 
 # settings that never split a column: when, by which version and on which checkpoint a number was computed,
@@ -69,16 +77,63 @@ class Table:
     formats: dict[str, str] = field(default_factory=dict)  # markdown number format of a column, e.g. ".2f"
     sections: list[tuple[str, str]] = field(default_factory=list)  # (heading, markdown body) after the notes
     digits: Optional[int] = None  # CSV: floats rounded to this many decimal places
+    # markdown only (the CSV keeps the raw numbers):
+    directions: dict[str, str] = field(default_factory=dict)  # column -> "lower" or "higher" is better: an arrow
+    # in its header, and its best value in bold where at least two rows differ
+    scales: dict[str, float] = field(default_factory=dict)  # column -> shown multiplied by this (header: "×1000")
+    floors: dict[str, str] = field(default_factory=dict)  # column -> the column it is the floor of:
+    # when it holds one value for every row, printed once in a last row under that column instead of as a column
+    floor_label: str = "floor"  # the first cell of that last row
+    floor_note: str = ""  # what the floor row is, said in the notes when it is printed
+
+    def shown(self) -> "Shown":
+        """What the markdown shows: the columns, their headers, the scaled cells, the best cells, the floor row."""
+        constant = {h for h in self.floors if h in self.header and len(self._column_values(h)) == 1
+                    and self.floors[h] in self.header}
+        columns = [h for h in self.header if h not in constant]
+        rows = [[_scaled(v, self.scales.get(h, 1)) for h, v in zip(self.header, row) if h not in constant]
+                for row in self.rows]
+        labels = []
+        for h in columns:
+            scale = self.scales.get(h, 1)
+            labels.append(" ".join([self.labels.get(h, h)] + ([f"×{scale:g}"] if scale != 1 else [])
+                                   + ([ARROWS[self.directions[h]]] if h in self.directions else [])))
+        best = [_best([row[j] for row in rows], self.directions.get(h)) for j, h in enumerate(columns)]
+        floor = None
+        if constant:
+            floor = [None] * len(columns)
+            for h in constant:
+                floor[columns.index(self.floors[h])] = _scaled(self._column_values(h)[0], self.scales.get(h, 1))
+        notes = list(self.notes)
+        if floor is not None and self.floor_note:
+            notes.append(f"{self.floor_label}: {self.floor_note}")
+        if self.directions:
+            notes.append("↓ lower is better, ↑ higher is better; the best value of a column is in bold")
+        scaled = [self.labels.get(h, h) for h in columns if self.scales.get(h, 1) != 1]
+        if scaled:
+            notes.append(f"{', '.join(scaled)}: shown multiplied by the factor in the header (the CSV holds the raw "
+                         f"numbers)")
+        return Shown(columns, labels, rows, best, floor, notes)
+
+    def _column_values(self, h: str) -> list:
+        """The distinct values a column holds (None left out)."""
+        j = self.header.index(h)
+        return list({json.dumps(row[j], default=repr): row[j] for row in self.rows if row[j] is not None}.values())
 
     def markdown(self) -> str:
+        view = self.shown()
         lines = [f"# {self.title}", ""] if self.title else []
         if self.intro:
             lines += [self.intro, ""]
-        lines += ["| " + " | ".join(self.labels.get(h, h) for h in self.header) + " |", "|" + "---|" * len(self.header)]
-        lines += ["| " + " | ".join(_fmt(v, self.formats.get(h, ".4g")) for h, v in zip(self.header, row)) + " |"
-                  for row in self.rows]
-        if self.notes:
-            lines += [""] + [f"- {n}" for n in self.notes]
+        lines += ["| " + " | ".join(view.labels) + " |", "|" + "---|" * len(view.columns)]
+        for i, row in enumerate(view.rows):
+            cells = [_fmt(v, self.formats.get(h, ".4g")) for h, v in zip(view.columns, row)]
+            lines.append("| " + " | ".join(f"**{c}**" if i in best else c for c, best in zip(cells, view.best)) + " |")
+        if view.floor is not None:
+            cells = ["" if v is None else _fmt(v, self.formats.get(h, ".4g")) for h, v in zip(view.columns, view.floor)]
+            lines.append("| " + " | ".join([f"*{self.floor_label}*", *cells[1:]]) + " |")
+        if view.notes:
+            lines += [""] + [f"- {n}" for n in view.notes]
         for heading, body in self.sections:
             lines += ["", f"## {heading}", "", body.rstrip("\n")]
         return "\n".join(lines) + "\n"
@@ -114,15 +169,65 @@ class Table:
         return cls(header, [[r.get(h) for h in header] for r in records], **kwargs)
 
 
+ARROWS = {"lower": "↓", "higher": "↑"}
+
+
+@dataclass
+class Shown:
+    """A table as people read it (markdown, the comparison page): the shown columns and their headers, the rows'
+    cells (scaled), which rows hold each column's best value, the floor row (None: no floor row) and the notes
+    (the table's, then what the floor row, the arrows and the scales mean)."""
+
+    columns: list[str]
+    labels: list[str]
+    rows: list[list[Any]]
+    best: list[set[int]]
+    floor: Optional[list[Any]]
+    notes: list[str]
+
+
+def number(v: Any) -> Optional[float]:
+    """The number a cell holds (an Estimate's value), or None."""
+    v = v.value if isinstance(v, Estimate) else v
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+        return float(v)
+    return None
+
+
+def _scaled(v: Any, scale: float) -> Any:
+    if scale == 1 or v is None:
+        return v
+    if isinstance(v, Estimate):
+        return Estimate(v.value * scale, None if v.se is None else v.se * scale, v.note)
+    return v * scale if number(v) is not None else v
+
+
+def _best(values: list, direction: Optional[str]) -> set[int]:
+    """The rows holding the best of `values` when the column has a direction and at least two numbers that differ."""
+    numbers = {i: x for i, x in enumerate(map(number, values)) if x is not None}
+    if direction not in ARROWS or len(set(numbers.values())) < 2:
+        return set()
+    best = (min if direction == "lower" else max)(numbers.values())
+    return {i for i, x in numbers.items() if x == best}
+
+
 def _fmt(v: Any, spec: str = ".4g") -> str:
     if v is None:
         return "-"
     if isinstance(v, Estimate):
-        text = f"{v.value:{spec}}" if v.se is None else f"{v.value:{spec}} +- {v.se:{spec}}"
+        text = _float(v.value, spec) if v.se is None else f"{_float(v.value, spec)} +- {_float(v.se, spec)}"
         return f"{text} ({v.note})" if v.note else text
     if isinstance(v, float):
-        return f"{v:{spec}}"
+        return _float(v, spec)
     return str(v)
+
+
+def _float(v: float, spec: str) -> str:
+    """`v` in format `spec`; by default 4 significant digits, and whole numbers from 10,000 to a billion (289996,
+    not 2.9e+05)."""
+    if spec == ".4g" and 1e4 <= abs(v) < 1e9:
+        return f"{v:.0f}"
+    return f"{v:{spec}}"
 
 
 def load_runs(paths: list[str | Path]) -> list[dict]:
@@ -152,26 +257,59 @@ def _comparability(settings: dict) -> str:
     return json.dumps({k: v for k, v in sorted(settings.items()) if k not in INCIDENTAL}, sort_keys=True)
 
 
-def compare(runs: list[dict]) -> Table:
-    """The table of `runs` (from `load_runs`)."""
+FLOOR = "real vs real"
+FLOOR_NOTE = ("each metric computed between two sets of real examples (the other split against the reference one), "
+              "the same for every run: what a model that matched the data would score")
+
+
+@dataclass
+class _Column:
+    """One column of numbers: `key` of `metric`'s results in the runs `members` (one settings group)."""
+
+    metric: str
+    key: str
+    tag: str  # the settings group's tag ("" when every run shares the settings)
+    members: list[int]
+    read: Optional[Value]  # how the metric's registration says to read the number
+    se: str = ""  # the key of its standard error, when the results hold one
+
+    @property
+    def name(self) -> str:
+        return f"{self.key}{self.tag}"
+
+
+def _metric_order(names: set[str]) -> list[str]:
+    """Metrics in the order tables show them: by kind (likelihood, sample quality, coverage ...), each kind in
+    the registry's order; metrics no longer registered last."""
+    registered = [m for m in METRICS.registered() if m in names]
+    by_kind = sorted(registered, key=lambda m: KINDS.index(METRICS.get(m).kind))
+    return by_kind + sorted(names - set(registered))
+
+
+def compare(runs: list[dict], metrics: Optional[list[str]] = None) -> Table:
+    """The table of `runs` (from `load_runs`); `metrics`: the metrics (fid) or numbers (precision) to show, in
+    this order (default: every one, ordered by kind)."""
     run_cols = [k for k, get in RUN_FIELDS.items() if len({json.dumps(get(r["config"])) for r in runs}) > 1]
     header = ["run", *run_cols]
     cells: list[list[Any]] = [[r["name"], *[RUN_FIELDS[k](r["config"]) for k in run_cols]] for r in runs]
-    notes: list[str] = []
-    metrics = sorted({m for r in runs for m in r["evaluation"]})
-    for metric in metrics:
+    table = Table(header, cells, floor_label=FLOOR, floor_note=FLOOR_NOTE)
+    columns: list[_Column] = []
+    group_notes: dict[str, list[str]] = {}
+    for metric in _metric_order({m for r in runs for m in r["evaluation"]}):
+        declared = METRICS.get(metric) if metric in METRICS else None
         groups: dict[str, list[int]] = {}  # comparability settings -> runs computed with them
         for i, r in enumerate(runs):
             if metric in r["evaluation"]:
                 groups.setdefault(_comparability(r["evaluation"][metric].get("settings", {})), []).append(i)
         keys = list(dict.fromkeys(k for r in runs for k, v in r["evaluation"].get(metric, {}).items()
                                   if k != "settings" and isinstance(v, (int, float)) and not isinstance(v, bool)))
+        read = {k: declared.value(k) if declared else None for k in keys}
+        se = {k: read[k].se for k in keys if read[k] and read[k].se in keys}  # shown with the number: m +- se
         tags = [""] if len(groups) == 1 else [f" [{chr(ord('a') + j)}]" for j in range(len(groups))]
-        for tag, (setting, members) in zip(tags, groups.items()):
-            for key in keys:
-                header.append(f"{key}{tag}")
-                for i, row in enumerate(cells):
-                    row.append(runs[i]["evaluation"][metric].get(key) if i in members else None)
+        for tag, members in zip(tags, groups.values()):
+            columns += [_Column(metric, k, tag, members, read[k], se.get(k, ""))
+                        for k in keys if k not in se.values()]
+        notes = group_notes.setdefault(metric, [])
         if len(groups) > 1:
             notes.append(_split_note(metric, tags, list(groups), runs, list(groups.values())))
         else:
@@ -181,13 +319,47 @@ def compare(runs: list[dict]) -> Table:
         if len(set(seeds.values())) > 1:
             notes.append(f"{metric}: evaluated with different seeds: "
                          + ", ".join(f"{name} seed={seed}" for name, seed in seeds.items()))
+    if metrics is not None:
+        columns = _choose(columns, metrics)
+    names = {c.name for c in columns}
+    for c in columns:
+        table.header.append(c.name)
+        for i, row in enumerate(cells):
+            result = runs[i]["evaluation"][c.metric] if i in c.members else {}
+            value = result.get(c.key)
+            row.append(Estimate(value, result.get(c.se)) if c.se and value is not None else value)
+        if c.read and c.read.direction in ARROWS:
+            table.directions[c.name] = c.read.direction
+        if c.read and c.read.scale != 1:
+            table.scales[c.name] = c.read.scale
+        floor_of = f"{c.key.removesuffix('_real')}{c.tag}"
+        if c.key.endswith("_real") and floor_of in names:
+            table.floors[c.name] = floor_of
+    for metric in dict.fromkeys(c.metric for c in columns):
+        table.notes += group_notes[metric]
     for r in runs:
         for metric, result in r.get("stale", {}).items():
             made_on = result["settings"]["checkpoint"]
-            notes.append(f"{r['name']}: {metric} left out: it was computed on the {made_on.get('name', 'latest')} "
-                         f"checkpoint at step {made_on['step']}, which holds other weights now or is gone (resumed, "
-                         f"trained again or a new best); evaluate it again")
-    return Table(header, cells, notes)
+            table.notes.append(f"{r['name']}: {metric} left out: it was computed on the {made_on.get('name', 'latest')} "
+                               f"checkpoint at step {made_on['step']}, which holds other weights now or is gone (resumed, "
+                               f"trained again or a new best); evaluate it again")
+    return table
+
+
+def _choose(columns: list[_Column], names: list[str]) -> list[_Column]:
+    """The columns of the metrics or numbers `names`, in that order; a number brings its floor along."""
+    chosen: list[_Column] = []
+    for name in names:
+        found = [c for c in columns if c.metric == name or c.key in (name, f"{name}_real")]
+        if not found:
+            have = {}
+            for c in columns:
+                if not c.key.endswith("_real"):
+                    have.setdefault(c.metric, {})[c.key] = None
+            raise ConfigError(f"invalid value for --metrics: these runs have no metric or number {name!r}; choose "
+                              f"from: " + "; ".join(f"{m} ({', '.join(ks)})" for m, ks in have.items()))
+        chosen += [c for c in found if c not in chosen]
+    return chosen
 
 
 def _describe(settings: dict) -> str:

@@ -20,6 +20,7 @@ internals): it returns a flat dict of numbers together with the settings they we
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import hashlib
 import json
 import math
@@ -74,14 +75,37 @@ def _check(ok: bool, name: str, why: str) -> None:
         raise ConfigError(f"invalid value for '{name}' ({flag}): {why}")
 
 
+LOWER, HIGHER, NEITHER = "lower", "higher", "neither"  # which way a number is better
+# the kinds of metric, in the order tables show them
+KINDS = ("likelihood", "sample quality", "coverage", "reconstruction", "codes")
+
+
+@dataclass(frozen=True)
+class Value:
+    """How to read one number a metric returns: which way is better (`direction`: lower, higher, or neither for
+    counts, spreads and numbers best near a target), the scale tables show it at (KID x1000, as papers print
+    it; stored raw) and the key of its standard error. A key KEY_real in the same result is KEY computed
+    between two sets of real examples (the floor a model is read against) and reads like KEY."""
+
+    direction: Literal["lower", "higher", "neither"]
+    scale: float = 1.0
+    se: str = ""
+
+    def __post_init__(self):
+        if self.direction not in (LOWER, HIGHER, NEITHER):
+            raise ValueError(f"direction must be {LOWER}, {HIGHER} or {NEITHER}, got {self.direction!r}")
+
+
 @dataclass(frozen=True)
 class Metric:
-    """A registered metric: its function and what it reads."""
+    """A registered metric: its function, what it reads and how to read what it returns."""
 
     name: str
     fn: Callable[["EvalContext"], dict]
     description: str
     settings: dict[str, Any]  # the metric-specific settings (config.EVAL_SETTINGS) it reads, with its defaults
+    kind: str  # one of KINDS
+    values: dict[str, Value]  # every number it returns (a key may hold * for per-layer keys), as tables read it
     needs: Optional[type] = None  # a capability (a Protocol of models/base.py) the model must have
     applies: Optional[Callable[[dict], Optional[str]]] = None  # (run config) -> why it does not apply, or None
     hint: str = ""  # what to do instead, said when it does not apply
@@ -96,6 +120,22 @@ class Metric:
                 return (f"it needs a model with {CAPABILITIES[self.needs]}, and {model!r} has none (registered "
                         f"models that have one: {', '.join(having)})" + (f"; {self.hint}" if self.hint else ""))
         return self.applies(run_config) if self.applies else None
+
+    def value(self, key: str) -> Optional[Value]:
+        """How the number `key` of this metric's results reads (KEY_real reads as KEY), or None if undeclared."""
+        for name in (key, key.removesuffix("_real")):
+            if name in self.values:
+                return self.values[name]
+            for pattern, v in self.values.items():
+                if "*" in pattern and fnmatch.fnmatchcase(name, pattern):
+                    return v
+        return None
+
+    def undeclared(self, result: dict) -> list[str]:
+        """The numbers of a result of this metric that `values` does not say how to read."""
+        errors = {v.se for v in self.values.values() if v.se}
+        return [k for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+                and k not in errors and self.value(k) is None]
 
     def check(self, ctx: "EvalContext") -> None:
         why = self.why_not(ctx.run_config)
@@ -119,16 +159,24 @@ class Metric:
 METRICS: Registry = Registry("metric")
 
 
-def register_metric(name: str, description: str, settings: Optional[dict[str, Any]] = None,
-                    needs: Optional[type] = None, applies: Optional[Callable[[dict], Optional[str]]] = None,
-                    hint: str = "", features: Optional[str] = None):
-    """Register ``fn(ctx) -> dict`` as metric `name`; the decorated name becomes the ``Metric`` (callable)."""
+def register_metric(name: str, description: str, kind: str, values: dict[str, Value | str],
+                    settings: Optional[dict[str, Any]] = None, needs: Optional[type] = None,
+                    applies: Optional[Callable[[dict], Optional[str]]] = None, hint: str = "",
+                    features: Optional[str] = None):
+    """Register ``fn(ctx) -> dict`` as metric `name` of `kind` (one of KINDS), returning the numbers `values`
+    (a key and its Value, or only its direction); the decorated name becomes the ``Metric`` (callable)."""
     unknown = sorted(set(settings or {}) - set(SETTINGS))
     if unknown:
         raise ValueError(f"metric {name!r} reads unknown settings {unknown}; known: {sorted(SETTINGS)}")
+    if kind not in KINDS:
+        raise ValueError(f"metric {name!r} has unknown kind {kind!r}; known: {', '.join(KINDS)}")
+    if not values:
+        raise ValueError(f"metric {name!r} declares no values: say which way each number it returns is better")
+    read = {k: v if isinstance(v, Value) else Value(v) for k, v in values.items()}
 
     def add(fn):
-        return METRICS.add(name, Metric(name, fn, description, dict(settings or {}), needs, applies, hint, features))
+        return METRICS.add(name, Metric(name, fn, description, dict(settings or {}), kind, read, needs, applies,
+                                        hint, features))
 
     return add
 
@@ -487,5 +535,6 @@ def mean_se(v: torch.Tensor) -> tuple[float, float]:
     return v.mean().item(), se
 
 
-__all__ = ["EVALUATION", "STORED", "SETTINGS", "NotApplicable", "Metric", "METRICS", "register_metric",
+__all__ = ["EVALUATION", "STORED", "SETTINGS", "NotApplicable", "Metric", "METRICS", "register_metric", "Value",
+           "LOWER", "HIGHER", "NEITHER", "KINDS",
            "EvalConfig", "EvalContext", "LogWeights", "checkpoint_identity", "mean_se"]

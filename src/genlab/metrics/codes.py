@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models.base import InfersCodes
-from .base import EvalContext, NotApplicable, register_metric
+from .base import HIGHER, NEITHER, EvalContext, NotApplicable, register_metric
 from .samples import FRESH_SAMPLES_SEED, N_SAMPLES
 
 CHANCE_DRAWS = 10
@@ -40,7 +40,8 @@ def _categorical(run_config: dict) -> str | None:
 
 
 @register_metric("codes", "InfoGAN's categorical code: purity of its clusters of test images against the "
-                 "classes (beside chance), and the information bound log K - CE (beside log K)",
+                 "classes (beside chance), and the information bound log K - CE (beside log K)", "codes",
+                 {"purity": HIGHER, "purity_chance": NEITHER, "mi_cat": HIGHER, "mi_max": NEITHER},
                  settings={"n_samples": N_SAMPLES}, needs=InfersCodes, applies=_categorical,
                  hint="the codes metric scores a categorical code")
 def codes_metric(ctx: EvalContext) -> dict:

@@ -27,7 +27,7 @@ from torch import nn
 from ..config import check
 from ..losses import gradient_penalty as wgan_gradient_penalty
 from ..nets import make_encoder, resolve_net
-from .base import EvalContext, register_metric
+from .base import LOWER, EvalContext, register_metric
 from .samples import CRITIC_SEED, FRESH_SAMPLES_SEED, N_SAMPLES, cpu_generator
 
 
@@ -89,6 +89,7 @@ def critic_distance(net: nn.Module, real_x: torch.Tensor, fake_x: torch.Tensor, 
 
 @register_metric("critic", "independent Wasserstein critic (alpha-GAN paper): WGAN-GP critic trained on "
                  "training images vs samples, E D(test) - E D(fresh samples) (lower is better)",
+                 "sample quality", {"critic": LOWER, "critic_other": LOWER},
                  settings={"n_samples": N_SAMPLES, "critic_steps": CriticBudget.steps})
 def critic_metric(ctx: EvalContext) -> dict:
     budget = CriticBudget(steps=ctx.config.critic_steps)

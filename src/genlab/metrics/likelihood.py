@@ -23,13 +23,14 @@ import math
 import torch
 
 from ..models.base import HasLikelihood
-from .base import EvalContext, mean_se, register_metric
+from .base import HIGHER, LOWER, NEITHER, EvalContext, Value, mean_se, register_metric
 
 NO_LIKELIHOOD = "use the sample-quality metrics instead (see `genlab metrics`)"
 
 
-@register_metric("nll", "negative log-likelihood by importance sampling, nats and bits/dim",
-                 settings={"k": 5000, "n_data": None}, needs=HasLikelihood, hint=NO_LIKELIHOOD)
+@register_metric("nll", "negative log-likelihood by importance sampling, nats and bits/dim", "likelihood",
+                 {"nll_nats": Value(LOWER, se="nll_se"), "bits_per_dim": LOWER}, settings={"k": 5000, "n_data": None},
+                 needs=HasLikelihood, hint=NO_LIKELIHOOD)
 def nll(ctx: EvalContext) -> dict:
     r = ctx.log_weights()
     mean, se = mean_se(-r.log_px)
@@ -38,8 +39,10 @@ def nll(ctx: EvalContext) -> dict:
             "settings": {"k": ctx.config.k, **r.settings, "estimator": "log-mean-exp of K importance weights"}}
 
 
-@register_metric("elbo", "evidence lower bound, estimated with K samples per data example",
-                 settings={"k": 100, "n_data": None}, needs=HasLikelihood, hint=NO_LIKELIHOOD)
+@register_metric("elbo", "evidence lower bound, estimated with K samples per data example", "likelihood",
+                 {"elbo_nats": Value(HIGHER, se="elbo_se"), "kl_nats": Value(NEITHER, se="kl_se"),
+                  "rec_nats": Value(LOWER, se="rec_se")}, settings={"k": 100, "n_data": None},
+                 needs=HasLikelihood, hint=NO_LIKELIHOOD)
 def elbo(ctx: EvalContext) -> dict:
     r = ctx.log_weights()
     mean, se = mean_se(r.elbo)
@@ -54,8 +57,9 @@ def elbo(ctx: EvalContext) -> dict:
 THRESHOLD = 0.01  # Burda et al.'s activity threshold on Var_x(E_q[z_u | x])
 
 
-@register_metric("active-units", "latent units with Var_x(E_q[z|x]) > 0.01, per stochastic layer",
-                 settings={"n_data": None}, needs=HasLikelihood, hint=NO_LIKELIHOOD)
+@register_metric("active-units", "latent units with Var_x(E_q[z|x]) > 0.01, per stochastic layer", "likelihood",
+                 {"active_units": HIGHER, "active_*": HIGHER, "units_*": NEITHER}, settings={"n_data": None},
+                 needs=HasLikelihood, hint=NO_LIKELIHOOD)
 def active_units(ctx: EvalContext) -> dict:
     model = ctx.model
     batch, settings = ctx.eval_batch()

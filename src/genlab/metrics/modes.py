@@ -33,7 +33,7 @@ import torch
 
 from ..data.toy import MIXTURES
 from ..errors import ConfigError
-from .base import EvalContext, register_metric
+from .base import HIGHER, LOWER, NEITHER, EvalContext, register_metric
 
 HQ_STDS = 3.0  # a sample within this many standard deviations of its nearest mode is high quality
 N_SAMPLES = 2500
@@ -82,7 +82,9 @@ def _on_a_mixture(run_config: dict) -> str | None:
 
 
 @register_metric("modes", "ring8/grid25 only: modes captured, % high-quality samples, reverse KL (VEEGAN protocol); "
-                          "Voronoi cells covered and KL(uniform || cell histogram) of all samples",
+                          "Voronoi cells covered and KL(uniform || cell histogram) of all samples", "coverage",
+                 {"modes": HIGHER, "num_modes": NEITHER, "hq_percent": HIGHER, "reverse_kl": LOWER, "hq": HIGHER,
+                  "voronoi_cells": HIGHER, "voronoi_kl": LOWER, "n": NEITHER},
                  settings={"n_samples": N_SAMPLES}, applies=_on_a_mixture)
 def modes_metric(ctx: EvalContext) -> dict:
     dataset = ctx.run_config["data"]["dataset"]

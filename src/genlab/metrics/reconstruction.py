@@ -18,12 +18,13 @@ from __future__ import annotations
 import torch
 
 from ..models.base import Encodes, Translates
-from .base import EvalContext, mean_se, register_metric
+from .base import LOWER, EvalContext, Value, mean_se, register_metric
 
 CHUNK = 500  # examples per forward pass
 
 
 @register_metric("reconstruction", "mean squared and absolute error between test data and reconstruct(x)",
+                 "reconstruction", {"mse": Value(LOWER, se="mse_se"), "l1": Value(LOWER, se="l1_se")},
                  settings={"n_data": None}, needs=Encodes,
                  hint="so it cannot reconstruct its input (for a translation model, use the cycle metric)")
 def reconstruction(ctx: EvalContext) -> dict:
@@ -48,6 +49,7 @@ def reconstruction(ctx: EvalContext) -> dict:
 
 
 @register_metric("cycle", "translation models: cycle errors |F(G(a)) - a| and |G(F(b)) - b| on the test split",
+                 "reconstruction", {"cycle_a": Value(LOWER, se="cycle_a_se"), "cycle_b": Value(LOWER, se="cycle_b_se")},
                  settings={"n_data": None}, needs=Translates)
 def cycle(ctx: EvalContext) -> dict:
     model = ctx.model

@@ -27,7 +27,7 @@ import math
 import numpy as np
 import torch
 
-from .base import EvalContext, NotApplicable, register_metric
+from .base import HIGHER, LOWER, NEITHER, EvalContext, NotApplicable, Value, register_metric
 from .features import extract
 from .samples import FRESH_SAMPLES_SEED, KID_SEED, N_SAMPLES, REAL_SUBSET_SEED, cpu_generator, draw_samples, real_examples
 
@@ -203,7 +203,7 @@ FEATURES = {**SAMPLES, "features": None}  # ... and those computed in a feature 
 
 
 @register_metric("fid", "Frechet distance between Gaussian fits of real and generated features (lower is better)",
-                 settings=FEATURES)
+                 "sample quality", {"fid": LOWER}, settings=FEATURES)
 def fid_metric(ctx: EvalContext) -> dict:
     s = ctx.feature_sets()
     ref = gaussian_stats(s.real["features"])
@@ -215,7 +215,8 @@ def fid_metric(ctx: EvalContext) -> dict:
 
 
 @register_metric("kid", "kernel inception distance: unbiased MMD^2, cubic kernel, mean and std over subsets "
-                 "(lower is better)",
+                 "(lower is better)", "sample quality",
+                 {"kid": Value(LOWER, scale=1000), "kid_std": Value(NEITHER, scale=1000)},
                  settings={**FEATURES, "kid_subsets": KID_SUBSETS, "kid_subset_size": KID_SUBSET_SIZE})
 def kid_metric(ctx: EvalContext) -> dict:
     s = ctx.feature_sets()
@@ -229,7 +230,8 @@ def kid_metric(ctx: EvalContext) -> dict:
 
 
 @register_metric("is", "Inception-style score exp E KL(p(y|x) || p(y)), 10 splits, from the feature "
-                 "extractor's classifier (higher is better)", settings=FEATURES)
+                 "extractor's classifier (higher is better)", "sample quality", {"is": HIGHER, "is_std": NEITHER},
+                 settings=FEATURES)
 def is_metric(ctx: EvalContext) -> dict:
     s = ctx.feature_sets()
     if "probs" not in s.fake:
@@ -240,7 +242,8 @@ def is_metric(ctx: EvalContext) -> dict:
 
 
 @register_metric("prdc", f"improved precision/recall (k={K_PR}) and density/coverage (k={K_DC}) in feature "
-                 f"space (higher is better; density about 1 for a match)", settings=FEATURES)
+                 f"space (higher is better; density about 1 for a match)", "sample quality",
+                 {"precision": HIGHER, "recall": HIGHER, "density": NEITHER, "coverage": HIGHER}, settings=FEATURES)
 def prdc_metric(ctx: EvalContext) -> dict:
     s = ctx.feature_sets()
     return _with_real(prdc(s.real["features"], s.fake["features"]),
@@ -258,6 +261,8 @@ def _labelled_images(run_config: dict) -> str | None:
 
 @register_metric("classes", "mode coverage by the domain classifier: classes present, KL of the class "
                  "histogram to the data's, mean confidence; conditional models: accuracy of the asked class",
+                 "coverage",
+                 {"classes": HIGHER, "class_kl": LOWER, "confidence": HIGHER, "conditional_accuracy": HIGHER},
                  settings=SAMPLES, applies=_labelled_images, features="classifier")
 def classes_metric(ctx: EvalContext) -> dict:
     s = ctx.feature_sets()

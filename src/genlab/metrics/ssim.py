@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import EvalContext, NotApplicable, register_metric
+from .base import HIGHER, EvalContext, NotApplicable, register_metric
 from .samples import N_SAMPLES, REAL_SUBSET_SEED, real_examples
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -122,6 +122,7 @@ def _images(run_config: dict) -> str | None:
 
 @register_metric("diversity", "1 - mean MS-SSIM between pairs of generated images (higher is more diverse); "
                  "--diversity within-class: per class (by the domain classifier) and averaged",
+                 "sample quality", {"diversity": HIGHER, "classes_used": HIGHER},
                  settings={"n_samples": N_SAMPLES, "diversity": "all"}, applies=_images, features="classifier")
 def diversity_metric(ctx: EvalContext) -> dict:
     info = ctx.model.info

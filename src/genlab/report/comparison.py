@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import ConfigError
-from .html import Cell, document, esc, nav, section, table, write_page
+from .html import Cell, document, esc, fmt, nav, section, table, write_page
 from .read import RunView, read_run
 from .runpage import REPORT
 from .widgets import badge, chart, curve_spec, epoch_labels, epoch_panel, frames
 
+ARROW_TITLES = {"↓": "lower", "↑": "higher"}
 # training settings that do not change what a run learns: never flagged as a difference
 NOT_SETTINGS = {"log_every", "ckpt_every", "keep_checkpoints", "data_dir", "download", "device", "sample_every",
                 "grid_size"}
@@ -51,12 +52,21 @@ def _metric_table(views: list[RunView]):
     return compare([{"name": v.name, "config": {}, "evaluation": v.evaluation} for v in views])
 
 
+def _metric_cell(v, best: bool) -> Cell:
+    """A metric's cell: its number (an estimate with its standard error), bold where it is the column's best."""
+    from ..compare import Estimate, number
+
+    text = esc(f"{fmt(v.value)} +- {fmt(v.se)}" if isinstance(v, Estimate) and v.se is not None else fmt(number(v)))
+    return Cell(f"<strong>{text}</strong>" if best else text, number(v), "num best" if best else "num")
+
+
 def comparison_body(views: list[RunView], links: list[str]) -> str:
     diffs = differing_settings(views)
-    metrics = _metric_table(views)
+    metrics = _metric_table(views).shown()  # as `genlab compare` prints it: ordered by kind, floors once, best bold
     term_names = list(dict.fromkeys(k for v in views for k in v.terms))
     columns = [(h, "", "") for h in ("run", "model", "dataset", "status", "step")]
-    columns += [(h, "", "") for h in metrics.header[1:]]
+    columns += [(label, "", f"{ARROW_TITLES[label[-1]]} is better" if label[-1] in ARROW_TITLES else "")
+                for label in metrics.labels[1:]]
     columns += [(name, "differs", "this setting differs between the runs") for name, _ in diffs]
     columns += [(f"final {t}", "", "the last logged value of this training term") for t in term_names]
     header, header_classes, titles = (list(c) for c in zip(*columns))
@@ -64,11 +74,20 @@ def comparison_body(views: list[RunView], links: list[str]) -> str:
     for i, v in enumerate(views):
         name = Cell(f'<a href="{esc(links[i])}">{esc(v.name)}</a>' if links[i] else esc(v.name), v.name)
         rows.append([name, v.model, v.dataset, Cell(badge(v.state), v.state), v.status.get("step")]
-                    + metrics.rows[i][1:] + [d[1][i] for d in diffs] + [v.last_row.get(t) for t in term_names])
+                    + [_metric_cell(x, i in best) for x, best in zip(metrics.rows[i][1:], metrics.best[1:])]
+                    + [d[1][i] for d in diffs] + [v.last_row.get(t) for t in term_names])
     legend = ('<p class="legend-note muted">Click a column header to sort. <span class="differs">&#8800; columns</span> '
-              'are settings that differ between the runs; the metrics come from each run\'s evaluation.json.</p>')
+              'are settings that differ between the runs; the metrics come from each run\'s evaluation.json, '
+              '&#8595; lower or &#8593; higher is better, the best of a column in bold.</p>')
     notes = "".join(f"<li>{esc(n)}</li>" for n in metrics.notes)
     body = legend + table(header, rows, header_classes=header_classes, header_titles=titles, label="runs and metrics")
+    if metrics.floor is not None:
+        from ..compare import number
+
+        floors = [f"{esc(label)} {esc(fmt(number(v)))}" for label, v in zip(metrics.labels, metrics.floor)
+                  if v is not None]
+        body += (f'<p class="floor">Real vs real (the floor, the same for every run: each metric between two sets of '
+                 f'real examples): {"; ".join(floors)}</p>')
     if notes:
         body += f'<details open><summary>what each metric column was computed with</summary><ul class="muted">{notes}</ul></details>'
     if not any(v.evaluation for v in views):

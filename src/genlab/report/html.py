@@ -239,7 +239,7 @@ def _md_table(block: list[str], row_class, col_class) -> str:
 
 def _sort_key(text: str):
     """A cell's number (its leading number, as in '86.76 +- 0.20'), or its text."""
-    m = re.match(r"^\s*\*?([-+]?\d[\d,]*\.?\d*(?:e[-+]?\d+)?)", text, re.I)
+    m = re.match(r"^\s*\**([-+]?\d[\d,]*\.?\d*(?:e[-+]?\d+)?)", text, re.I)
     if not m:
         return text
     try:
