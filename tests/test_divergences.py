@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.divergences import NAMES, divergence, lambert_w_exp, variational_bound
+from genlab.divergences import NAMES, divergence, lambert_w_exp, table, variational_bound
 
 # every row, the parametrized ones at several parameter values
 ROWS = [(n, {}) for n in NAMES if n not in ("alpha", "weighted-js")] + [
@@ -17,6 +17,10 @@ ROWS = [(n, {}) for n in NAMES if n not in ("alpha", "weighted-js")] + [
     ("weighted-js", {"pi": 0.5}), ("weighted-js", {"pi": 0.3}), ("weighted-js", {"pi": 0.8}),
 ]
 IDS = [f"{n}{''.join(f'-{k}={v}' for k, v in kw.items())}" for n, kw in ROWS]
+
+
+def test_names_are_the_tables_rows_in_its_order():
+    assert NAMES == tuple(table()) == tuple(table(alpha=2.0, pi=0.3))
 
 
 @pytest.mark.parametrize("name,kw", ROWS, ids=IDS)

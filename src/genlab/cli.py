@@ -56,7 +56,9 @@ def _evaluate_arguments(e: argparse.ArgumentParser) -> None:
                    help="the checkpoint to use: latest (default), best (kept by best=METRIC) or step-N")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """genlab's parser. Given the `command` typed, sweep, reproduce and explain get their options and tables
+    only when they are that command: each table is a module, and `genlab models` need not import them all."""
     p = argparse.ArgumentParser(prog="genlab", description="Train, sample and compare deep generative models.")
     p.add_argument("--version", action="version", version=f"genlab {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -154,24 +156,29 @@ def build_parser() -> argparse.ArgumentParser:
                                       "seeds; a table of mean +- SE per setting and an effects figure",
                         epilog="Any config field can be fixed for every trial as KEY=VALUE, as in `genlab train`. "
                                "A sweep stopped and started again re-uses finished trials and resumes the others.")
-    from .sweep.command import add_arguments as sweep_arguments
+    if command in (None, "sweep"):
+        from .sweep.command import add_arguments as sweep_arguments
 
-    sweep_arguments(sw)
+        sweep_arguments(sw)
 
-    from .reproduce.catalog import REPRODUCTIONS
     rp = sub.add_parser("reproduce", help="reproduce a classic table with one command")
     rsub = rp.add_subparsers(dest="table", metavar="TABLE")
     rsub.required = True
-    for name, rep in REPRODUCTIONS.items():
-        text = rep.description.replace("%", "%%")  # argparse formats help strings with %
-        rep.add_arguments(rsub.add_parser(name, help=text, description=text))
+    if command in (None, "reproduce"):
+        from .reproduce.catalog import REPRODUCTIONS
 
-    from .explain.catalog import EXPLAINERS
+        for name, rep in REPRODUCTIONS.items():
+            text = rep.description.replace("%", "%%")  # argparse formats help strings with %
+            rep.add_arguments(rsub.add_parser(name, help=text, description=text))
+
     xp = sub.add_parser("explain", help="a teaching figure with a known answer, in under a minute on a CPU")
     xsub = xp.add_subparsers(dest="name", metavar="NAME")
     xsub.required = True
-    for name, exp in EXPLAINERS.items():
-        exp.add_arguments(xsub.add_parser(name, help=exp.description, description=exp.description))
+    if command in (None, "explain"):
+        from .explain.catalog import EXPLAINERS
+
+        for name, exp in EXPLAINERS.items():
+            exp.add_arguments(xsub.add_parser(name, help=exp.description, description=exp.description))
 
     ms = sub.add_parser("models", help="list the registered models; with MODEL, every option it takes")
     ms.add_argument("name", nargs="?", metavar="MODEL", help="print this model's options: type, default, meaning")
@@ -183,9 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
     argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(next((word for word in argv if not word.startswith("-")), ""))
+    args, extra = parser.parse_known_args(argv)
     args.command_line = shlex.join(["genlab", *argv])  # shown on report pages
     try:
         if extra and args.command not in ("train", "resume", "sweep"):
@@ -405,27 +412,38 @@ def cmd_report(args, extra) -> int:
 
 
 def cmd_metrics(args, extra) -> int:
+    return _listing("metrics", args.name, _metric_list, _metric_options, "genlab.metrics")
+
+
+def _metric_list() -> str:
+    """`genlab metrics`: every metric with its description and the settings it reads."""
     from .metrics.base import METRICS
 
-    if args.name:
-        metric = METRICS.get(args.name)
-        parser = argparse.ArgumentParser()
-        _evaluate_arguments(parser)
-        options = [a for a in parser._actions if a.option_strings and a.dest not in ("help", "metrics")]
-        print(f"{args.name}: {metric.description}\n\noptions of `genlab evaluate DIR --metrics {args.name}` "
-              f"(each metric reads those it needs):")
-        for a in options:
-            kind = "choice" if a.choices else "flag" if a.nargs == 0 else (a.type or str).__name__
-            choices = f"  ({' | '.join(a.choices)})" if a.choices else ""
-            default = "" if a.default is None or a.default is False else f"  default {a.default}"
-            print(f"  {a.option_strings[0]:<20}  {kind}{default}{choices}\n  {'':<20}  {a.help}")
-        return 0
     width = max([len(n) for n in METRICS.names()] or [0])
+    text = ""
     for name, m in METRICS.items():
-        print(f"{name:<{width}}  {m.description}")
+        text += f"{name:<{width}}  {m.description}\n"
         if m.defaults_text():
-            print(f"{'':<{width}}  reads: {m.defaults_text()}")
-    return 0
+            text += f"{'':<{width}}  reads: {m.defaults_text()}\n"
+    return text
+
+
+def _metric_options(name: str) -> str:
+    """`genlab metrics NAME`: what it is, and evaluate's options (each metric reads those it needs)."""
+    from .metrics.base import METRICS
+
+    metric = METRICS.get(name)
+    parser = argparse.ArgumentParser()
+    _evaluate_arguments(parser)
+    options = [a for a in parser._actions if a.option_strings and a.dest not in ("help", "metrics")]
+    text = (f"{name}: {metric.description}\n\noptions of `genlab evaluate DIR --metrics {name}` "
+            f"(each metric reads those it needs):\n")
+    for a in options:
+        kind = "choice" if a.choices else "flag" if a.nargs == 0 else (a.type or str).__name__
+        choices = f"  ({' | '.join(a.choices)})" if a.choices else ""
+        default = "" if a.default is None or a.default is False else f"  default {a.default}"
+        text += f"  {a.option_strings[0]:<20}  {kind}{default}{choices}\n  {'':<20}  {a.help}\n"
+    return text
 
 
 def cmd_pictures(args, extra) -> int:
@@ -473,18 +491,31 @@ def cmd_explain(args, extra) -> int:
 
 
 def cmd_models(args, extra) -> int:
+    return _listing("models", args.name, _model_list, _model_options, "genlab.models")
+
+
+def _listing(command: str, name: Optional[str], make_list, make_one, registering_module: str) -> int:
+    """Print `genlab COMMAND [NAME]`, stored in the cache after the first call (``listing.py``: it answers
+    without importing torch)."""
+    from .listing import listing
+
+    words = [command, *([name] if name else [])]
+    print(listing(words, (lambda: make_one(name)) if name else make_list, registering_module), end="")
+    return 0
+
+
+def _model_list() -> str:
+    """`genlab models`: every model with its description and its named presets."""
     from . import models  # noqa: F401
     from .registry import MODELS
 
-    if args.name:
-        print(_model_options(args.name), end="")
-        return 0
     width = max(len(n) for n in MODELS.names())
+    text = ""
     for name, cls in MODELS.items():
-        print(f"{name:<{width}}  {cls.description}")
+        text += f"{name:<{width}}  {cls.description}\n"
         if cls.named_presets:
-            print(f"{'':<{width}}  presets: {', '.join(sorted(cls.named_presets))}")
-    return 0
+            text += f"{'':<{width}}  presets: {', '.join(sorted(cls.named_presets))}\n"
+    return text
 
 
 def cmd_datasets(args, extra) -> int:
@@ -506,6 +537,7 @@ def cmd_datasets(args, extra) -> int:
 
 def _model_options(name: str) -> str:
     """`genlab models MODEL`: what it is, its presets, every model option and the training options."""
+    from . import models  # noqa: F401
     from .config import TrainConfig
     from .options import format_options, options
     from .registry import MODELS

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import torch
-import torch.nn.functional as F
+if TYPE_CHECKING:
+    import torch
 
-Fn = Callable[[torch.Tensor], torch.Tensor]
+Fn = Callable[["torch.Tensor"], "torch.Tensor"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ def lambert_w_exp(s: torch.Tensor, iters: int = 30) -> torch.Tensor:
     """W(exp(s)): the w > 0 with w + log w = s. Newton's method on y = log w (convex, so it converges from
     any start) without gradients, then one Newton step with them, whose derivative is the implicit one,
     dw/ds = w / (1 + w)."""
+    import torch
+
     with torch.no_grad():
         y = torch.where(s < 1, s, torch.log(s.clamp_min(1.0)))
         for _ in range(iters):
@@ -55,11 +57,16 @@ def lambert_w_exp(s: torch.Tensor, iters: int = 30) -> torch.Tensor:
 
 
 def _xlogx(u: torch.Tensor) -> torch.Tensor:
+    import torch
+
     return torch.xlogy(u, u)
 
 
 def table(alpha: float = 0.5, pi: float = 0.5) -> dict[str, tuple[Fn, Fn, Fn]]:
     """The f-GAN table: name -> (f, g_f, f*), with the alpha-divergence's alpha and weighted JS's pi."""
+    import torch
+    import torch.nn.functional as F
+
     a, p = alpha, pi
     log2, log4 = math.log(2.0), math.log(4.0)
     alpha_act: Fn = ((lambda v: 1 / (1 - a) - F.softplus(-v)) if a < 1 else (lambda v: 1 / (1 - a) + F.softplus(v)))
@@ -92,7 +99,9 @@ def _jeffrey_conjugate(t: torch.Tensor) -> torch.Tensor:
     return w + 1 / w + t - 2
 
 
-NAMES = tuple(table())
+# the table's rows, in its order, written out so that the command line lists them without importing torch
+NAMES = ("total-variation", "kl", "reverse-kl", "pearson", "neyman", "hellinger", "jeffrey", "js", "weighted-js", "gan",
+         "alpha")
 
 
 def variational_bound(div: FDivergence, v_data: torch.Tensor, v_model: torch.Tensor) -> torch.Tensor:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, Optional
+from typing import TYPE_CHECKING, Callable, Literal, Optional
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where tensors are made: `genlab datasets` lists without it
+    import torch
 
 from ..config import DataConfig
 from ..errors import DataError
@@ -120,6 +122,8 @@ class TensorData:
 
     def _present(self, x: torch.Tensor, generator: Optional[torch.Generator]) -> torch.Tensor:
         """Stored images -> model space, binarized dynamically where configured."""
+        import torch
+
         if self.dynamic_binarize:
             x = torch.bernoulli(x, generator=generator)
         return self.info.to_model_space(x)
@@ -129,6 +133,8 @@ class BatchStream:
     """Endless shuffled minibatches (drop-last), with all state needed for an exact resume."""
 
     def __init__(self, data: TensorData, batch_size: int, seed: int):
+        import torch
+
         if batch_size > len(data):
             raise DataError(
                 f"batch_size {batch_size} is larger than the dataset ({len(data)} examples); "
@@ -144,6 +150,8 @@ class BatchStream:
         self.drawn = 0  # batches drawn in all
 
     def _new_perm(self) -> torch.Tensor:
+        import torch
+
         return torch.randperm(len(self.data), generator=self.generator, device=self.data.x.device)
 
     def next(self) -> Batch:
@@ -177,6 +185,8 @@ class BatchStream:
 def load_data(cfg: DataConfig, preferred_range: Range = "01", device: str | torch.device = "cpu", seed: int = 0,
               split: Optional[str] = None) -> TensorData:
     """Load a registered dataset and apply subset, binarization and value range."""
+    import torch
+
     spec: DatasetSpec = DATASETS.get(cfg.dataset)
     split = split or cfg.split
     arrays = spec.load(cfg, split)

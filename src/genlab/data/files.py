@@ -40,6 +40,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from ..cache import cache_dir
 from ..config import DataConfig
 from ..errors import DataError
 from .base import Availability
@@ -90,15 +91,6 @@ def user_data_dir(cfg: DataConfig) -> Optional[Path]:
     """The user's data directory: ``cfg.data_dir``, else ``$GENLAB_DATA``, else None."""
     text = cfg.data_dir or os.environ.get("GENLAB_DATA", "")
     return Path(text).expanduser().absolute() if text else None
-
-
-def cache_dir() -> Path:
-    """genlab's download cache: ``$GENLAB_CACHE``, ``$XDG_CACHE_HOME/genlab`` or ``~/.cache/genlab``."""
-    if os.environ.get("GENLAB_CACHE"):
-        return Path(os.environ["GENLAB_CACHE"]).expanduser().absolute()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]).expanduser().absolute() / "genlab"
-    return Path.home() / ".cache" / "genlab"
 
 
 def system_data_dir() -> Path:

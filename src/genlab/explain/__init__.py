@@ -20,8 +20,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
-import torch
-
 from ..registry import Registry
 
 
@@ -54,6 +52,8 @@ def repeats_argument(p: argparse.ArgumentParser, default: int, what: str) -> Non
 def one_thread():
     """Compute on one CPU thread (also as a decorator): on small tensors more threads only wait for each other
     (measured on a busy 2-core machine: 7 times the CPU time for the same divergence fits)."""
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

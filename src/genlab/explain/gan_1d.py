@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from ..losses import gan_discriminator_loss, gan_generator_loss
 from . import EXPLAINERS, Explainer, common_arguments, one_thread
+
+if TYPE_CHECKING:
+    import torch
 
 DATA = (2.0, 0.5)  # mean, std
 START = (-1.0, 1.0)  # the generator's initial b, a
@@ -27,6 +28,8 @@ X_RANGE = (-4.0, 5.0)
 
 
 def normal_pdf(x: torch.Tensor, mean, std) -> torch.Tensor:
+    import torch
+
     return torch.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
 
 
@@ -34,6 +37,8 @@ class Game:
     """The generator's (b, log a), the discriminator and their optimizers."""
 
     def __init__(self, seed: int, lr: float = 5e-3, hidden: int = 32):
+        import torch
+
         from ..nets import MLP
 
         torch.manual_seed(seed)
@@ -49,9 +54,13 @@ class Game:
         return self.theta[0].item(), self.theta[1].exp().item()
 
     def fake(self, n: int) -> torch.Tensor:
+        import torch
+
         return self.theta[0] + self.theta[1].exp() * torch.randn(n, 1, generator=self.gen)
 
     def real(self, n: int) -> torch.Tensor:
+        import torch
+
         return DATA[0] + DATA[1] * torch.randn(n, 1, generator=self.gen)
 
     def set_lr(self, scale: float) -> None:
@@ -60,22 +69,28 @@ class Game:
                 group["lr"] = self.lr * scale
 
     def d_step(self, batch: int = 128) -> None:
+        from ..losses import gan_discriminator_loss
+
         loss = gan_discriminator_loss(self.D(self.real(batch)), self.D(self.fake(batch).detach()))
         self.opt_d.zero_grad()
         loss.backward()
         self.opt_d.step()
 
     def g_step(self, batch: int = 128) -> None:
+        from ..losses import gan_generator_loss
+
         loss = gan_generator_loss(self.D(self.fake(batch)))
         self.opt_g.zero_grad()
         loss.backward()
         self.opt_g.step()
 
-    @torch.no_grad()
     def snapshot(self, step: int, x: torch.Tensor) -> dict:
+        import torch
+
         b, a = self.generator_params
         p, q = normal_pdf(x, *DATA), normal_pdf(x, b, a)
-        d = torch.sigmoid(self.D(x.unsqueeze(1)))[:, 0]
+        with torch.no_grad():
+            d = torch.sigmoid(self.D(x.unsqueeze(1)))[:, 0]
         return {"step": step, "b": b, "a": a, "p_data": p, "p_g": q, "D": d, "D_star": p / (p + q)}
 
 
@@ -83,6 +98,8 @@ class Game:
 def train(seed: int = 0, snapshots=SNAPSHOTS, d_steps: int = 2) -> list[dict]:
     """Train the game, `d_steps` discriminator updates per generator update (D stays near D*, as the paper's
     analysis assumes), and return the snapshots. The step size decays to a tenth over the last half."""
+    import torch
+
     game = Game(seed)
     x = torch.linspace(*X_RANGE, 400)
     total = max(snapshots)
@@ -127,6 +144,8 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def plot(snaps: list[dict], path: Path, letters: str) -> Path:
+    import torch
+
     from ..plots import _pyplot, _save
 
     plt = _pyplot()

@@ -19,11 +19,14 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from . import EXPLAINERS, Explainer, common_arguments, repeats_argument
-from .linear_gaussian import LinearGaussian
+
+if TYPE_CHECKING:
+    import torch
+
+    from .linear_gaussian import LinearGaussian
 
 KS = (2, 4, 8, 16, 64, 256)
 HIST_K = 16  # the K of the histogram
@@ -32,6 +35,8 @@ ESTIMATORS = ("score function", "score function + baseline", "reparameterized")
 
 def exact_gradient(model: LinearGaussian, x: torch.Tensor, mu: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
     """grad of the closed-form ELBO in (mu, log sigma): (2d,)."""
+    import torch
+
     phi = torch.cat([mu, log_std]).requires_grad_(True)
     d = len(mu)
     (g,) = torch.autograd.grad(model.elbo(x, phi[:d], phi[d:]), phi)
@@ -41,6 +46,8 @@ def exact_gradient(model: LinearGaussian, x: torch.Tensor, mu: torch.Tensor, log
 def gradient_estimates(model: LinearGaussian, x: torch.Tensor, mu: torch.Tensor, log_std: torch.Tensor, k: int,
                        repeats: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
     """`repeats` estimates of the gradient from K samples each, per estimator: (R, 2d) each."""
+    import torch
+
     sigma = torch.exp(log_std)
     eps = torch.randn(repeats, k, len(mu), generator=generator, dtype=torch.float64)  # (R, K, d)
     z = (mu + sigma * eps).requires_grad_(True)
@@ -60,12 +67,16 @@ def gradient_estimates(model: LinearGaussian, x: torch.Tensor, mu: torch.Tensor,
 def setting(seed: int) -> tuple[LinearGaussian, torch.Tensor, torch.Tensor, torch.Tensor]:
     """The model, its x, and an encoder away from the optimum (so that the gradient is not zero): the best
     diagonal q's mean moved by 0.5 and its standard deviations scaled by 1.5."""
+    from .linear_gaussian import LinearGaussian
+
     model, x = LinearGaussian.example_point(seed)
     mu, log_std = model.mean_field(x)
     return model, x, mu + 0.5, log_std + math.log(1.5)
 
 
 def measure(seed: int = 0, ks=KS, repeats: int = 2000) -> dict:
+    import torch
+
     model, x, mu, log_std = setting(seed)
     gen = torch.Generator().manual_seed(seed)
     exact = exact_gradient(model, x, mu, log_std)

@@ -15,18 +15,24 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from ..losses import iwae_bound
 from . import EXPLAINERS, Explainer, common_arguments, repeats_argument
-from .linear_gaussian import LinearGaussian
+
+if TYPE_CHECKING:
+    import torch
+
+    from .linear_gaussian import LinearGaussian
 
 KS = (1, 4, 16, 64, 256, 1024, 4096)
 
 
 def estimates(model: LinearGaussian, x: torch.Tensor, ks=KS, repeats: int = 200, seed: int = 0) -> dict:
     """Mean and standard deviation over `repeats` estimates of log p(x) at each K, per proposal."""
+    import torch
+
+    from ..losses import iwae_bound
+
     gen = torch.Generator().manual_seed(seed)
     mu_q, log_std_q = model.mean_field(x)
     proposals = {"prior": (torch.zeros_like(mu_q), torch.zeros_like(log_std_q)), "encoder q": (mu_q, log_std_q)}
@@ -41,6 +47,8 @@ def estimates(model: LinearGaussian, x: torch.Tensor, ks=KS, repeats: int = 200,
 
 
 def run(args: argparse.Namespace) -> dict:
+    from .linear_gaussian import LinearGaussian
+
     model, x = LinearGaussian.example_point(args.seed)
     r = estimates(model, x, repeats=args.repeats, seed=args.seed)
     print(f"linear Gaussian model (x in R^{len(x)}, z in R^{model.z_dim}, noise {model.noise:g}); exact log p(x) = "

@@ -15,17 +15,21 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from ..losses import iwae_bound
 from . import EXPLAINERS, Explainer, common_arguments, repeats_argument
-from .linear_gaussian import LinearGaussian
+
+if TYPE_CHECKING:
+    import torch
+
+    from .linear_gaussian import LinearGaussian
 
 KS = (1, 2, 4, 8, 16, 64, 256, 1024, 4096)
 
 
 def encoders(model: LinearGaussian, x: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    import torch
+
     mu, log_std = model.mean_field(x)
     _, S = model.posterior(x)
     return {"best diagonal q": (mu, log_std),
@@ -34,6 +38,10 @@ def encoders(model: LinearGaussian, x: torch.Tensor) -> dict[str, tuple[torch.Te
 
 def bounds(model: LinearGaussian, x: torch.Tensor, ks=KS, repeats: int = 400, seed: int = 0) -> dict:
     """Per encoder: its exact ELBO and, per K, the mean and standard error of L_K over `repeats` estimates."""
+    import torch
+
+    from ..losses import iwae_bound
+
     gen = torch.Generator().manual_seed(seed)
     out = {"exact": model.log_marginal(x), "ks": list(ks), "encoders": {}}
     for name, (mu, log_std) in encoders(model, x).items():
@@ -46,6 +54,8 @@ def bounds(model: LinearGaussian, x: torch.Tensor, ks=KS, repeats: int = 400, se
 
 
 def run(args: argparse.Namespace) -> dict:
+    from .linear_gaussian import LinearGaussian
+
     model, x = LinearGaussian.example_point(args.seed)
     r = bounds(model, x, repeats=args.repeats, seed=args.seed)
     print(f"linear Gaussian model; exact log p(x) = {r['exact']:.4f}")

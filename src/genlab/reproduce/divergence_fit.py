@@ -30,15 +30,16 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
 from ..divergences import NAMES, FDivergence, divergence, variational_bound
 from ..errors import ConfigError
 from ..explain import one_thread
 from ..report.study import write_study_report
 from . import REPRODUCTIONS, Reproduction, write_table
+
+if TYPE_CHECKING:
+    import torch
 
 PAPER_FIVE = ("kl", "reverse-kl", "js", "jeffrey", "pearson")
 ORDER = PAPER_FIVE + tuple(n for n in NAMES if n not in PAPER_FIVE)
@@ -80,20 +81,28 @@ class Mixture:
 
     @property
     def mean(self) -> float:
+        import numpy as np
+
         return float(np.dot(self.weights, self.means))
 
     @property
     def std(self) -> float:
+        import numpy as np
+
         second = np.dot(self.weights, np.square(self.means) + np.square(self.stds))
         return float(math.sqrt(second - self.mean ** 2))
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x) elementwise, in x's dtype."""
+        import torch
+
         w, m, s = (torch.tensor(v, dtype=x.dtype, device=x.device) for v in (self.weights, self.means, self.stds))
         return torch.logsumexp(torch.log(w) + normal_log_prob(x.unsqueeze(-1), m, s), -1)
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """(n, 1) float32 draws."""
+        import torch
+
         k = torch.multinomial(torch.tensor(self.weights), n, replacement=True, generator=generator)
         eps = torch.randn(n, generator=generator)
         return (torch.tensor(self.means)[k] + torch.tensor(self.stds)[k] * eps).float().unsqueeze(1)
@@ -106,6 +115,8 @@ class Mixture:
 
     def grid(self, points: int = 4001) -> torch.Tensor:
         """The quadrature grid, float64: 10 standard deviations beyond every Gaussian of the search box."""
+        import torch
+
         (lo, hi), (_, widest) = self.search_box()
         return torch.linspace(lo - 10 * widest, hi + 10 * widest, points, dtype=torch.float64)
 
@@ -114,6 +125,8 @@ PAPER_MIXTURE = Mixture((0.33, 0.67), (-1.0, 2.0), (0.255, 1.415))
 
 
 def normal_log_prob(x: torch.Tensor, mu, sigma) -> torch.Tensor:
+    import torch
+
     return -0.5 * ((x - mu) / sigma) ** 2 - torch.log(torch.as_tensor(sigma, dtype=x.dtype)) - 0.5 * math.log(2 * math.pi)
 
 
@@ -127,6 +140,8 @@ def quadrature_divergence(div: FDivergence, mixture: Mixture, mu: torch.Tensor, 
                           grid: torch.Tensor | None = None) -> torch.Tensor:
     """D_f(P || N(mu, sigma^2)) = integral of q f(p / q) dx by the trapezoidal rule on the mixture's grid;
     differentiable in mu and sigma."""
+    import torch
+
     x = mixture.grid() if grid is None else grid
     log_p, log_q = mixture.log_prob(x), normal_log_prob(x, mu, sigma)
     u = torch.exp((log_p - log_q).clamp(-LOG_U_MAX, LOG_U_MAX))
@@ -146,6 +161,8 @@ def direct_fit(name: str, mixture: Mixture, alpha: float = 0.5, pi: float = 0.5)
     moment match and from each component, keeping the lowest. The box keeps every candidate on the grid (a
     Gaussian off the grid would have a divergence of 0 there); it is reached through smooth maps,
     mu = c + h tanh(a) and log sigma = l + w sigmoid(b)."""
+    import torch
+
     div = divergence(name, alpha=alpha, pi=pi)
     grid = mixture.grid()
     (mu_lo, mu_hi), (s_lo, s_hi) = mixture.search_box()
@@ -201,6 +218,8 @@ def fgan_fit(name: str, mixture: Mixture, seed: int, train: Training, alpha: flo
     up and the generator down its gradient (Adam, the step size decayed linearly to zero over the last
     half so that theta settles). Returns mu, sigma (theta-hat), bound (F(omega-hat, theta-hat) on eval_n
     fresh draws of each) and its standard error."""
+    import torch
+
     from ..nets import MLP
 
     div = divergence(name, alpha=alpha, pi=pi)
@@ -297,6 +316,8 @@ def run_job(job: Job) -> tuple[Job, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from .mode_collapse import _map, _names, mean_se
 
     preset = PRESETS[args.preset]
@@ -343,6 +364,8 @@ def run(args: argparse.Namespace) -> int:
 
 def checks(rows: list[dict], mixture: Mixture) -> list[tuple[str, bool]]:
     """What theory and the paper say, each computed from the rows."""
+    import numpy as np
+
     get = {r["divergence"]: r for r in rows}
     out = []
     if "kl" in get:
@@ -435,6 +458,8 @@ COLORS = {"kl": "tab:blue", "reverse-kl": "tab:red", "js": "tab:green", "jeffrey
 def plot_fits(path: Path, mixture: Mixture, direct: dict[str, Fit], rows: list[dict] | None = None) -> Path:
     """The mixture's density with the direct fit of each divergence (solid) and, given the reproduction's
     rows, its f-GAN fit (dashed, mean over seeds): the paper's five on the left, the others on the right."""
+    import torch
+
     from ..plots import _pyplot, _save
 
     plt = _pyplot()

@@ -14,11 +14,14 @@ import argparse
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..compare import Estimate, Table, write_outputs
 from ..errors import ConfigError
 from ..report.study import write_study_report
 from . import REPRODUCTIONS, Reproduction, train_or_reuse
+
+if TYPE_CHECKING:
+    from ..compare import Table
 
 # Burda et al. 2015, Table 1 (dynamically binarized MNIST, K = 5000 evaluation): (layers, k) -> (VAE, IWAE)
 PUBLISHED = {(1, 1): (86.76, 86.76), (1, 5): (86.47, 85.54), (1, 50): (86.35, 84.78),
@@ -76,6 +79,7 @@ def run_name(model: str, layers: int, k: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..compare import write_outputs
     from ..evaluate import EvalConfig, evaluate
     from ..load import resolve_device
 
@@ -137,6 +141,8 @@ def shape_checks(nll: dict, layers: tuple[int, ...]) -> list[tuple[str, bool]]:
 
 
 def table(results: dict, layers, args, proto: Protocol, epochs: int, eval_k: int, seconds: float) -> Table:
+    from ..compare import Estimate, Table
+
     get = lambda m, n, k: results[("vae" if k == 1 else m, n, k)]  # noqa: E731  (K=1 is one run)
     nll = {(m, n, k): get(m, n, k)["nll"]["nll_nats"] for m in ("vae", "iwae") for n in layers for k in KS}
     rows = []

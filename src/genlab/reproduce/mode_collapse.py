@@ -23,13 +23,14 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..compare import Estimate, Table
 from ..errors import ConfigError, NonFiniteLossError
 from ..report.study import write_study_report
 from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
+
+if TYPE_CHECKING:
+    from ..compare import Estimate, Table
 
 DATASETS = ("ring8", "grid25")
 
@@ -226,6 +227,8 @@ def _map(fn, jobs: list, workers: int):
 
 def mean_se(values: list[float]) -> tuple[float, float]:
     """Mean and standard error (sample std / sqrt(n); 0 for one value)."""
+    import numpy as np
+
     v = np.asarray(values, dtype=np.float64)
     se = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
     return float(v.mean()), se
@@ -306,6 +309,8 @@ def checks(rows: list[dict], entries: list[str], datasets: list[str], preset: st
 def table(rows: list[dict], entries: list[str], datasets: list[str], args, preset: Preset, seeds: int, steps: int,
           minutes: float) -> Table:
     """The markdown table (one row per entry, then the published rows), its checks and its settings."""
+    from ..compare import Table
+
     get = {(r["model"], r["dataset"]): r for r in rows}
     header, labels, formats = ["model", "steps"], {}, {}
     for d in datasets:
@@ -352,6 +357,8 @@ def table(rows: list[dict], entries: list[str], datasets: list[str], args, prese
 
 
 def _estimate(row: dict, stat: str, note: str = "") -> Estimate | None:
+    from ..compare import Estimate
+
     if f"{stat}_mean" not in row:
         return None
     return Estimate(row[f"{stat}_mean"], row.get(f"{stat}_se"), note)
@@ -359,6 +366,7 @@ def _estimate(row: dict, stat: str, note: str = "") -> Estimate | None:
 
 def plot_samples(out: Path, name: str, datasets: list[str]) -> Path:
     """The first seed's samples (blue) over the true modes (red, with 3-std circles), one panel per dataset."""
+    import numpy as np
     import torch
 
     from ..api import load_trained

@@ -24,13 +24,14 @@ import argparse
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..compare import Table
 from ..errors import ConfigError
 from ..report.study import write_study_report
 from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
+
+if TYPE_CHECKING:
+    from ..compare import Table
 
 # model -> its settings on top of its own defaults for 28x28 images (DCGAN conv networks everywhere)
 MODELS = {
@@ -207,6 +208,8 @@ def checks(results: dict, names: list[str]) -> list[tuple[str, bool]]:
     speak of were run. Not among them: "the VAE has the best recall". Its blurry samples have the worst recall
     (0.170 against 0.39 to 0.54), and the reference rows show why: improved recall rewards sharpness, not
     coverage. Coverage without sharpness is what the classifier's class count sees."""
+    import numpy as np
+
     out = []
     get = lambda n, m, k: results[n][m][k]  # noqa: E731
     if "vae" in names:
@@ -236,6 +239,8 @@ def checks(results: dict, names: list[str]) -> list[tuple[str, bool]]:
 def table(results: dict, names: list[str], args, proto: Protocol, epochs: int, n_eval: int, critic_steps: int,
           seconds: float, figures: list[Path], refs: list[dict] | None = None) -> tuple[Table, list[dict]]:
     """The markdown table (with its checks and settings) and the CSV's rows."""
+    from ..compare import Table
+
     rows = []
     for name in names:
         row = {"model": name}
@@ -276,6 +281,7 @@ def table(results: dict, names: list[str], args, proto: Protocol, epochs: int, n
 
 def samples_figure(out: Path, names: list[str]) -> Path:
     """The final fixed-noise samples of each model side by side."""
+    import numpy as np
     from PIL import Image
 
     from ..plots import _pyplot, _save
@@ -292,6 +298,7 @@ def samples_figure(out: Path, names: list[str]) -> Path:
 
 def latent_figure(out: Path, names: list[str], device: str) -> Path:
     """Test-set codes of the 2-D latent runs, coloured by class, side by side."""
+    import numpy as np
     import torch
 
     from ..api import load_trained

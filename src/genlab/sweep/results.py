@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
-
 from ..objective import Objective
 from .space import Param, numeric_type, typed_value
 
@@ -37,6 +35,8 @@ class Row:
 
 def mean_se(values: list[float]) -> tuple[Optional[float], Optional[float]]:
     """The mean and its standard error over seeds (None without values; no SE for one value)."""
+    import numpy as np
+
     if not values:
         return None, None
     v = np.asarray(values, dtype=np.float64)
@@ -129,6 +129,8 @@ def effects_figure(rows: list[Row], params: list[Param], types: dict, objective:
     """The objective against each swept parameter: a point per seed (coloured by the other parameters'
     values when there are few), and a black line through the means at each value (for many distinct values,
     the means of 6 quantile bins)."""
+    import numpy as np
+
     from ..plots import _pyplot, _save
 
     col = objective_column(objective, rows)
@@ -185,6 +187,8 @@ def _spans_decades(p: Param, types: dict) -> bool:
 
 
 def _mean_line(pts: list[tuple[float, float]], log: bool) -> tuple[list[float], list[float]]:
+    import numpy as np
+
     xs = sorted({x for x, _ in pts})
     if len(xs) <= 12:
         return xs, [float(np.mean([v for x, v in pts if x == u])) for u in xs]
