@@ -62,3 +62,32 @@ def test_a_toy_ablation_on_digits_writes_its_table_checks_and_figures(tmp_path, 
     capsys.readouterr()
     assert main(argv) == 0
     assert capsys.readouterr().out.count(": re-used (") == 8
+
+
+def test_the_table_is_a_compare_table_with_labels_estimates_and_the_checks_as_sections():
+    from types import SimpleNamespace
+
+    from genlab.compare import Estimate, Table
+    from genlab.objective import parse_objective
+    from genlab.reproduce.beta_ablation import PROTOCOLS, table
+    from genlab.sweep.space import parse_params
+
+    rows = [row("0.5", "none", [20, 22], [10, 10]), row("8", "none", [10, 12], [6, 8])]
+    for r, nll in zip(rows, ([300.0, 302.0], [310.0, 312.0])):
+        r.values["nll_nats"] = nll
+        r.values["units_z1"] = [16.0, 16.0]  # not a column of the ablation: left out
+    sweep = SimpleNamespace(fixed={"epochs": "2", "eval_k": "20", "eval_n_data": "200"}, seeds=[0, 1], jobs=1, devices=["cpu"],
+                            params=parse_params(["beta=0.5,8", "anneal=none"]), objective=parse_objective("nll"))
+    args = SimpleNamespace(dataset="digits", preset="quick")
+    t = table(rows, sweep, args, PROTOCOLS["quick"], 60.0)
+    assert isinstance(t, Table) and t.header == ["beta", "anneal", "seeds", "diverged", "nll_nats", "active_units",
+                                                 "kl_nats"]
+    assert t.rows[0][4] == Estimate(301.0, 1.0) and t.rows[1][2] == 2
+    md = t.markdown()
+    assert "| beta | anneal | seeds | diverged | NLL (nats) ↓ | active units ↑ | KL term (nats) |" in md
+    assert "| 0.5 | none | 2 | 0 | **301 +- 1** |" in md  # the best NLL in bold
+    assert "## What theory guarantees (computed checks)" in md and md.count("- [x]") == 2
+    assert "## Other patterns, as measured (not checks)" in md and "NLL (nats): best at beta=0.5" in md
+    assert "wall time: 1.0 min" in md
+    assert t.csv().splitlines()[0] == ("beta,anneal,seeds,diverged,nll_nats,nll_nats_se,active_units,active_units_se,"
+                                       "kl_nats,kl_nats_se")

@@ -86,3 +86,31 @@ def test_reproduce_divergence_fit_at_toy_length(tmp_path, capsys):
     capsys.readouterr()
     assert main(["reproduce", "divergence-fit", "--divergences", "kl,nosuch", "--out", str(out)]) == 2
     assert "nosuch" in capsys.readouterr().err
+
+
+def test_the_table_is_one_compare_table_printed_as_two_parts():
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from genlab.compare import Estimate, Table
+    from genlab.reproduce.divergence_fit import PRESETS, table
+
+    def row(name, mu, seeds):
+        return {"divergence": name, "D_direct": 0.25, "mu_direct": mu, "sigma_direct": 1.6, "seeds": seeds,
+             "diverged": 2 - seeds, "bound_fgan": 0.2, "bound_fgan_se": 0.01, "mu_fgan": mu + 0.05, "mu_fgan_se": 0.02,
+             "sigma_fgan": 1.62, "sigma_fgan_se": 0.03, "D_at_fgan": 0.26 if seeds else math.nan}
+
+    rows = [row("kl", PAPER_MIXTURE.mean, 2), row("reverse-kl", 1.6, 2), row("gan", 1.3, 0)]
+    rows[0].update(zip(("D_paper", "F_paper", "mu_paper", "mu_hat_paper", "sigma_paper", "sigma_hat_paper"),
+                       PUBLISHED["kl"]))
+    rows[0]["sigma_direct"] = PAPER_MIXTURE.std
+    t = table(rows, PAPER_MIXTURE, SimpleNamespace(preset="quick"), PRESETS["quick"], 2, 5, 0.5, Path("fit.png"))
+    assert isinstance(t, Table) and t.rows[0][7] == Estimate(0.2, 0.01) and t.rows[2][7] is None  # all diverged
+    md = t.markdown()
+    assert "## Best fit theta* (direct minimization)" in md and "## Learned theta-hat (f-GAN)" in md
+    assert "| kl | 0.2500 | 0.2831 | 1.0100 | 1.0100 |" in md  # genlab's best fit beside the paper's
+    assert "| gan | - | - | - | - | - | - | - | 0 | 2 |" in md and "gan: the same minimizer as js" in md
+    assert "## Checks" in md and "- [x] the direct KL fit is the moment match" in md
+    assert "- [ ] gan: every f-GAN run diverged" in md
+    header = t.csv().splitlines()[0].split(",")
+    assert header[:2] == ["divergence", "D_direct"] and {"mu_fgan", "mu_fgan_se", "D_paper", "seeds"} <= set(header)

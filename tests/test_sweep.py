@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 
@@ -145,11 +146,31 @@ def test_table_rows_best_setting_and_diverged_seeds():
     assert "fid_real" not in rows[0].values  # floors and a run's own error bars are not averaged
     objective = parse_objective("fid")
     assert best_row(rows, objective) is rows[1]
-    md, records = table(rows, ["beta"], objective, "T", "intro", ["a note"])
-    assert "| 1 | 2 | 11 +- 1 |" in md and "| **4** | 1 (1 diverged) | 8 |" in md
+    t = table(rows, ["beta"], objective, "T", "intro", ["a note"])
+    md = t.markdown()
+    assert "| 1 | 2 | 0 | 11 +- 1 |" in md and "| 4 | 1 | 1 | **8** |" in md and "fid ↓" in md
     assert "best setting (fid, lower is better): **beta=4**, fid = 8" in md and "- a note" in md
-    assert records[0] == {"beta": "1", "seeds": 2, "diverged": 0, "fid": 11.0, "fid_se": 1.0}
+    records = list(csv.DictReader(io.StringIO(t.csv())))  # the CSV from the same object: raw numbers
+    assert records[0] == {"beta": "1", "seeds": "2", "diverged": "0", "fid": "11.0", "fid_se": "1.0"}
+    assert records[1] == {"beta": "4", "seeds": "1", "diverged": "1", "fid": "8.0", "fid_se": ""}
     assert best_row([Row({"x": "1"})], objective) is None
+
+
+def test_the_table_leaves_out_numbers_that_repeat_a_parameter_or_another_column():
+    # one stochastic layer: active_z1 is active_units; units_z1 is the latent size, the swept latent_dim
+    def results(dim, active):
+        return {"elbo": {"elbo_nats": -30.0 - active}, "active-units": {"active_units": active, "active_z1": active,
+                                                                       "units_z1": dim}}
+
+    settings = [{"latent_dim": "2"}, {"latent_dim": "8"}]
+    rows = collect([(settings[0], 0, results(2, 2)), (settings[0], 1, results(2, 1)),
+                    (settings[1], 0, results(8, 5))], settings)
+    t = table(rows, ["latent_dim"], parse_objective("elbo"), "T", "intro", [])
+    assert t.header == ["latent_dim", "seeds", "diverged", "elbo_nats", "active_units"]
+    notes = " ".join(t.notes)
+    assert "units_z1: left out, the same as the swept latent_dim" in notes
+    assert "active_z1: left out, the same as active_units" in notes
+    assert "elbo_nats ↑" in t.markdown() and "active_units ↑" in t.markdown()
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -86,3 +86,11 @@ def test_nothing_is_best_without_two_different_values_and_a_varying_floor_stays_
 def test_large_numbers_are_whole_not_exponents():
     assert Table(["x"], [[289996.27]]).markdown().splitlines()[2] == "| 289996 |"
     assert Table(["x"], [[2.5e12]]).markdown().splitlines()[2] == "| 2.5e+12 |"
+
+
+def test_parts_print_one_markdown_table_each_and_the_csv_holds_every_column():
+    t = Table(["name", "a", "b", "c"], [["x", 1, 2, 3], ["y", 4, 5, 6]], parts=[("A and B", ["a", "b"]), ("C", ["c"])],
+              notes=["n"])
+    assert t.markdown() == ("## A and B\n\n| name | a | b |\n|---|---|---|\n| x | 1 | 2 |\n| y | 4 | 5 |\n\n"
+                            "## C\n\n| name | c |\n|---|---|\n| x | 3 |\n| y | 6 |\n\n- n\n")
+    assert t.csv() == "name,a,b,c\nx,1,2,3\ny,4,5,6\n"

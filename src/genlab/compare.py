@@ -85,6 +85,8 @@ class Table:
     # when it holds one value for every row, printed once in a last row under that column instead of as a column
     floor_label: str = "floor"  # the first cell of that last row
     floor_note: str = ""  # what the floor row is, said in the notes when it is printed
+    parts: list[tuple[str, list[str]]] = field(default_factory=list)  # (heading, columns): one markdown table per
+    # part, each led by the columns that no part names (e.g. the rows' names); none: one table of every column
 
     def shown(self) -> "Shown":
         """What the markdown shows: the columns, their headers, the scaled cells, the best cells, the floor row."""
@@ -125,18 +127,31 @@ class Table:
         lines = [f"# {self.title}", ""] if self.title else []
         if self.intro:
             lines += [self.intro, ""]
-        lines += ["| " + " | ".join(view.labels) + " |", "|" + "---|" * len(view.columns)]
-        for i, row in enumerate(view.rows):
-            cells = [_fmt(v, self.formats.get(h, ".4g")) for h, v in zip(view.columns, row)]
-            lines.append("| " + " | ".join(f"**{c}**" if i in best else c for c, best in zip(cells, view.best)) + " |")
-        if view.floor is not None:
-            cells = ["" if v is None else _fmt(v, self.formats.get(h, ".4g")) for h, v in zip(view.columns, view.floor)]
-            lines.append("| " + " | ".join([f"*{self.floor_label}*", *cells[1:]]) + " |")
+        named = {c for _, cols in self.parts for c in cols}
+        parts = [(heading, [j for j, c in enumerate(view.columns) if c in cols or c not in named])
+                 for heading, cols in self.parts] or [("", list(range(len(view.columns))))]
+        for k, (heading, shown) in enumerate(parts):
+            lines += ([""] if k else []) + ([f"## {heading}", ""] if heading else [])
+            lines += self._table_lines(view, shown)
         if view.notes:
             lines += [""] + [f"- {n}" for n in view.notes]
         for heading, body in self.sections:
             lines += ["", f"## {heading}", "", body.rstrip("\n")]
         return "\n".join(lines) + "\n"
+
+    def _table_lines(self, view: "Shown", shown: list[int]) -> list[str]:
+        """The markdown table of `view`'s columns `shown` (indices), with the floor row when there is one."""
+        def text(j: int, v: Any) -> str:
+            return _fmt(v, self.formats.get(view.columns[j], ".4g"))
+
+        lines = ["| " + " | ".join(view.labels[j] for j in shown) + " |", "|" + "---|" * len(shown)]
+        for i, row in enumerate(view.rows):
+            lines.append("| " + " | ".join(f"**{text(j, row[j])}**" if i in view.best[j] else text(j, row[j])
+                                           for j in shown) + " |")
+        if view.floor is not None:
+            cells = ["" if view.floor[j] is None else text(j, view.floor[j]) for j in shown]
+            lines.append("| " + " | ".join([f"*{self.floor_label}*", *cells[1:]]) + " |")
+        return lines
 
     def csv(self) -> str:
         estimates = {j for row in self.rows for j, v in enumerate(row) if isinstance(v, Estimate)}
@@ -255,6 +270,14 @@ def load_runs(paths: list[str | Path]) -> list[dict]:
 
 def _comparability(settings: dict) -> str:
     return json.dumps({k: v for k, v in sorted(settings.items()) if k not in INCIDENTAL}, sort_keys=True)
+
+
+def reading(column: str) -> Optional[Value]:
+    """How a metric's number reads, named by its key (``fid``) or as ``metric.key`` (``prdc.recall``), from the
+    metric registry; None when no registered metric, or more than one, declares it."""
+    metric, _, key = column.rpartition(".")
+    found = [m.value(key) for name, m in METRICS.items() if metric in ("", name) and m.value(key)]
+    return found[0] if len(found) == 1 else None
 
 
 FLOOR = "real vs real"

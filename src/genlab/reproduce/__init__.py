@@ -30,10 +30,10 @@ REPRODUCTIONS: Registry = Registry("reproduction")
 
 def write_table(md_path, csv_path, md: str, rows: list[dict], fields: list[str] | None = None) -> None:
     """A reproduction's document and its rows, each file written atomically (a crash leaves the old file):
-    `md`, the markdown people read (mode-collapse, vae-vs-gan and iwae-table: a ``compare.Table``'s, with its
-    checks and settings as sections; the other reproductions and the sweeps still write theirs by hand), and
-    the CSV of `rows` through ``compare.Table`` (one record per row, for programs; columns `fields` or the
-    first row's keys; floats rounded to 4 places)."""
+    `md`, the markdown people read (a ``compare.Table``'s, with its checks and settings as sections), and the
+    CSV of `rows` through ``compare.Table`` (one record per row, for programs; columns `fields` or the first
+    row's keys; floats rounded to 4 places). For mode-collapse and vae-vs-gan, whose CSV records are not their
+    markdown table's rows; the others write one ``compare.Table`` as both (``compare.write_outputs``)."""
     from ..compare import Table
     from ..rundir import atomic_path
 

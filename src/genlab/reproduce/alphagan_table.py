@@ -27,13 +27,12 @@ stopped. The checks under the table are computed from the measured numbers.
 from __future__ import annotations
 
 import argparse
-import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
-from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
+from . import REPRODUCTIONS, Reproduction, train_or_reuse
 
 NAMES = ("dcgan", "wgan-gp", "alphagan")
 METRICS = ["is", "diversity", "critic", "fid", "classes"]
@@ -167,9 +166,11 @@ def run(args: argparse.Namespace) -> int:
 
         figure = samples_figure(out / setting.dataset, names)
         sections.append((setting, results, figure))
-    md, rows = table(sections, names, args, proto, length, n_eval, critic_steps, time.time() - t0)
-    write_table(out / "table.md", out / "table.csv", md, rows)
-    print(md)
+    from ..compare import write_outputs
+
+    result = table(sections, names, args, proto, length, n_eval, critic_steps, time.time() - t0)
+    write_outputs(result, str(out / "table"))
+    print(result.markdown())
     print(f"wrote {out / 'table.md'}, {out / 'table.csv'} and "
           + ", ".join(str(figure) for _, _, figure in sections))
     return 0
@@ -206,50 +207,41 @@ def checks(results: dict, names: list[str], which: tuple[str, ...]) -> list[tupl
 
 
 def table(sections: list, names: list[str], args, proto: Protocol, length: dict, n_eval: int, critic_steps: int,
-          seconds: float) -> tuple[str, list[dict]]:
-    out = io.StringIO()
-    out.write(f"# DCGAN, WGAN-GP and alpha-GAN as the alpha-GAN talk compares them, reproduced by genlab: "
-              f"preset {args.preset}\n")
-    rows = []
+          seconds: float):
+    """One ``compare.Table`` (markdown and CSV): a row per dataset and model, the real data's row (training
+    against test images) after each dataset's models, the talk's rows where there are any; each dataset's
+    checks and features as a section, then the settings."""
+    from ..compare import Table
+
+    header = ["dataset", "model"] + [c[0] for c in COLUMNS]
+    t = Table(header, [], title=f"DCGAN, WGAN-GP and alpha-GAN as the alpha-GAN talk compares them, reproduced by "
+                                f"genlab: preset {args.preset}",
+              labels={c[0]: f"{c[0]} ({c[4]})" for c in COLUMNS}, formats={c[0]: c[3] for c in COLUMNS if c[3] != "d"})
     for setting, results, figure in sections:
-        out.write(f"\n## {setting.dataset}\n\n")
-        out.write("| model | " + " | ".join(f"{c[0]} ({c[4]})" for c in COLUMNS) + " |\n")
-        out.write("|---" * (len(COLUMNS) + 1) + "|\n")
         first = results[names[0]]
-        real = {"dataset": setting.dataset, "model": "real data"}
-        for col, metric, key, _, _ in COLUMNS:
-            real[col] = first.get(metric, {}).get(f"{key}_real")
-        setting_rows = [{"dataset": setting.dataset, "model": n,
-                         **{c[0]: _value(results[n], c[1], c[2]) for c in COLUMNS}} for n in names]
-        for r in setting_rows + [real]:
-            cells = ["" if r[c[0]] is None else format(r[c[0]], c[3]) for c in COLUMNS]
-            out.write(f"| {r['model']} | " + " | ".join(cells) + " |\n")
-        rows += setting_rows + [real]
-        published = [(n, PUBLISHED[(setting.dataset, n)]) for n in names if (setting.dataset, n) in PUBLISHED]
-        for n, values in published:
-            out.write(f"| {n} (the talk) | " + " | ".join(format(values[c[0]], c[3]) if c[0] in values else ""
-                                                         for c in COLUMNS) + " |\n")
-        out.write("\n")
-        for text, ok in checks(results, names, proto.checks):
-            out.write(f"- [{'x' if ok else ' '}] {text}\n")
+        t.rows += [[setting.dataset, n] + [_value(results[n], c[1], c[2]) for c in COLUMNS] for n in names]
+        t.rows.append([setting.dataset, "real data"] + [_value(first, c[1], f"{c[2]}_real") for c in COLUMNS])
+        t.rows += [[setting.dataset, f"{n} (the talk)"] + [PUBLISHED[(setting.dataset, n)].get(c[0]) for c in COLUMNS]
+                   for n in names if (setting.dataset, n) in PUBLISHED]
         settings = first["fid"]["settings"]
-        out.write(f"\nFeatures: {settings.get('features')} ({settings.get('features_id')}); samples: {figure.name}\n")
-    out.write("\n## Settings\n\n")
-    out.write(f"- protocol: {proto.note}; epochs {length['epochs']}, generator updates {length['steps']} "
-              f"(0: from the epochs), batch {proto.batch_size}, seed {args.seed}\n")
-    for setting, _, _ in sections:
-        out.write(f"- {setting.dataset}: " + "; ".join(
-            f"{n} {' '.join(f'{k}={v}' for k, v in setting.models[n].items())}" for n in names) + "\n")
-    out.write(f"- metrics on {n_eval} samples against {n_eval} test images; IS over 10 splits; within-class "
+        t.sections.append((f"{setting.dataset}: checks (computed from the rows above)",
+                           "".join(f"- [{'x' if ok else ' '}] {text}\n" for text, ok in checks(results, names, proto.checks))
+                           + f"\nFeatures: {settings.get('features')} ({settings.get('features_id')}); samples: "
+                             f"{figure.name}\n"))
+    lines = [f"- protocol: {proto.note}; epochs {length['epochs']}, generator updates {length['steps']} (0: from the "
+             f"epochs), batch {proto.batch_size}, seed {args.seed}"]
+    lines += [f"- {setting.dataset}: " + "; ".join(f"{n} {' '.join(f'{k}={v}' for k, v in setting.models[n].items())}"
+                                                   for n in names) for setting, _, _ in sections]
+    lines += [f"- metrics on {n_eval} samples against {n_eval} test images; IS over 10 splits; within-class "
               f"diversity: samples grouped by the domain classifier, real test images by their labels; independent "
               f"critic: {critic_steps} steps on training images against samples, measured on test images "
-              f"(held-out) and on training images it did not see (training); real data: training against test "
-              f"images\n")
-    out.write("- the talk's numbers: none beside ours. Its table could not be found in the sources available "
+              f"(held-out) and on training images it did not see (training); real data: training against test images",
+              "- the talk's numbers: none beside ours. Its table could not be found in the sources available "
               "offline, and its protocol (Inception features on CIFAR-10, its own networks and budgets) differs "
-              "from this one wherever genlab's classifier features are used\n")
-    out.write(f"- wall time: {seconds / 60:.1f} min (training and evaluation, on this machine)\n")
-    return out.getvalue(), rows
+              "from this one wherever genlab's classifier features are used",
+              f"- wall time: {seconds / 60:.1f} min (training and evaluation, on this machine)"]
+    t.sections.append(("Settings", "\n".join(lines) + "\n"))
+    return t
 
 
 REPRODUCTIONS.add("alphagan-table", Reproduction(

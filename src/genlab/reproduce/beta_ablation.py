@@ -121,24 +121,14 @@ def run(args: argparse.Namespace) -> int:
 
 def write_outputs(sweep, rows: list, args, proto: Protocol, seconds: float) -> None:
     """table.md and table.csv, one effects figure per number, and the study page."""
+    from ..compare import write_outputs as write_md_csv
     from ..objective import Objective
     from ..report.study import write_study_report
-    from ..sweep.results import effects_figure, table
-    from . import write_table
+    from ..sweep.results import effects_figure
 
-    for r in rows:  # the table's numbers only
-        r.values = {c: v for c, v in r.values.items() if c in COLUMNS}
-    intro = (f"beta-VAE on dynamically binarized {args.dataset}, preset {args.preset} ({proto.note}; "
-             f"{settings_text(sweep.fixed)}). Each cell is the mean +- standard error over seeds "
-             f"{', '.join(map(str, sweep.seeds))}; beta is the KL weight the schedule (anneal) reaches.")
-    notes = [f"wall time: {seconds / 60:.1f} min with --jobs {sweep.jobs} on {', '.join(sweep.devices)}"]
-    md, records = table(rows, [p.key for p in sweep.params], sweep.objective, "beta-VAE ablation: beta x KL annealing",
-                        intro, notes)
-    md += "\n## What theory guarantees (computed checks)\n\n"
-    md += "".join(f"- [{'x' if ok else ' '}] {text}\n" for text, ok in checks(rows))
-    md += "\n## Other patterns, as measured (not checks)\n\n"
-    md += "".join(f"- {text}\n" for text in patterns(rows))
-    write_table(sweep.out / "table.md", sweep.out / "table.csv", md, records)
+    result = table(rows, sweep, args, proto, seconds)
+    md = result.markdown()
+    write_md_csv(result, str(sweep.out / "table"))
     figures = []
     for column, (label, low) in COLUMNS.items():
         if column == "rec_nats":
@@ -152,6 +142,27 @@ def write_outputs(sweep, rows: list, args, proto: Protocol, seconds: float) -> N
     print(md)
     print(f"wrote {sweep.out / 'table.md'}, {sweep.out / 'table.csv'}, {', '.join(str(f) for f, _ in figures)}")
     print(f"wrote {write_study_report(sweep.out, md, figures, args)}")
+
+
+def table(rows: list, sweep, args, proto: Protocol, seconds: float):
+    """The sweep's table of the ablation's numbers (``sweep.results.table``, a ``compare.Table``), labelled, with
+    theory's checks and the other patterns as sections."""
+    from ..sweep.results import table as sweep_table
+
+    for r in rows:  # the table's numbers only
+        r.values = {c: v for c, v in r.values.items() if c in COLUMNS}
+    intro = (f"beta-VAE on dynamically binarized {args.dataset}, preset {args.preset} ({proto.note}; "
+             f"{settings_text(sweep.fixed)}). Each cell is the mean +- standard error over seeds "
+             f"{', '.join(map(str, sweep.seeds))}; beta is the KL weight the schedule (anneal) reaches.")
+    notes = [f"wall time: {seconds / 60:.1f} min with --jobs {sweep.jobs} on {', '.join(sweep.devices)}"]
+    result = sweep_table(rows, [p.key for p in sweep.params], sweep.objective, "beta-VAE ablation: beta x KL annealing",
+                         intro, notes)
+    result.labels.update({c: label for c, (label, _) in COLUMNS.items()})
+    result.sections += [
+        ("What theory guarantees (computed checks)", "".join(f"- [{'x' if ok else ' '}] {text}\n"
+                                                             for text, ok in checks(rows))),
+        ("Other patterns, as measured (not checks)", "".join(f"- {text}\n" for text in patterns(rows)))]
+    return result
 
 
 def _by_anneal(rows: list) -> dict[str, list]:

@@ -24,7 +24,6 @@ five published ones to within 2e-4: the table is reproduced, and the f-GAN colum
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import os
 import time
@@ -36,7 +35,7 @@ from ..divergences import NAMES, FDivergence, divergence, variational_bound
 from ..errors import ConfigError
 from ..explain import one_thread
 from ..report.study import write_study_report
-from . import REPRODUCTIONS, Reproduction, write_table
+from . import REPRODUCTIONS, Reproduction
 
 if TYPE_CHECKING:
     import torch
@@ -353,9 +352,11 @@ def run(args: argparse.Namespace) -> int:
         rows.append(row)
     figure = plot_fits(out / "divergence_fit.png", mixture, direct, rows)
     minutes = (time.time() - t0) / 60
-    md = table(rows, mixture, args, preset, seeds, steps, minutes, figure)
-    fields = sorted({k for r in rows for k in r}, key=lambda k: (k != "divergence", k))
-    write_table(out / "table.md", out / "table.csv", md, rows, fields=fields)
+    from ..compare import write_outputs
+
+    result = table(rows, mixture, args, preset, seeds, steps, minutes, figure)
+    write_outputs(result, str(out / "table"))
+    md = result.markdown()
     print(md)
     print(f"wrote {out / 'table.md'}, {out / 'table.csv'} and {figure} ({minutes:.1f} min)")
     print(f"wrote {write_study_report(out, md, [(figure, 'the mixture and its best Gaussian per divergence')], args)}")
@@ -399,55 +400,56 @@ def checks(rows: list[dict], mixture: Mixture) -> list[tuple[str, bool]]:
     return out
 
 
-def _f(v, digits: int = 4) -> str:
-    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
-
-
-def _pm(r: dict, key: str) -> str:
-    return f"{r[key]:.4f} ± {r[key + '_se']:.4f}" if r["seeds"] else "diverged"
+def _number(v):
+    """A cell's number: None for nothing and for NaN (an f-GAN column of a divergence whose every seed diverged)."""
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
 
 def table(rows: list[dict], mixture: Mixture, args, preset: Preset, seeds: int, steps: int, minutes: float,
-          figure: Path) -> str:
-    out = io.StringIO()
-    out.write(f"# Fitting one Gaussian to a mixture with each f-divergence (f-GAN paper), preset {args.preset}\n\n")
-    out.write(f"Target P = {mixture.text()} (mean {mixture.mean:.4f}, std {mixture.std:.4f}); model Q = N(mu, "
-              "sigma^2). Direct: the best fit theta* of D_f(P || Q) by quadrature. f-GAN: theta-hat learned against a "
-              f"critic (the paper's Algorithm 1), mean ± standard error over {seeds} seeds; F = the final critic's "
-              "bound F(omega-hat, theta-hat), a lower bound on D_f(P || Q_theta-hat) (last column, by quadrature). "
-              "Paper columns: the f-GAN paper's table (best fit and learned).\n\n")
-    out.write("## Best fit theta* (direct minimization)\n\n")
-    out.write("| divergence | D_f(P \\|\\| Q_theta*) | paper | mu* | paper | sigma* | paper |\n|---|---|---|---|---|---|---|\n")
+          figure: Path):
+    """One ``compare.Table`` (markdown and CSV) of the rows: in markdown, the direct fits and the f-GAN fits as two
+    tables, each beside the paper's values; its checks and settings as sections."""
+    from ..compare import Estimate, Table
+
+    direct = ["D_direct", "D_paper", "mu_direct", "mu_paper", "sigma_direct", "sigma_paper"]
+    learned = ["bound_fgan", "F_paper", "mu_fgan", "mu_hat_paper", "sigma_fgan", "sigma_hat_paper", "D_at_fgan",
+               "seeds", "diverged"]
+    estimates = {"bound_fgan", "mu_fgan", "sigma_fgan"}  # mean +- standard error over seeds
+    t = Table(["divergence"] + direct + learned, [],
+              title=f"Fitting one Gaussian to a mixture with each f-divergence (f-GAN paper), preset {args.preset}",
+              intro=f"Target P = {mixture.text()} (mean {mixture.mean:.4f}, std {mixture.std:.4f}); model Q = N(mu, "
+                    "sigma^2). Direct: the best fit theta* of D_f(P || Q) by quadrature. f-GAN: theta-hat learned "
+                    f"against a critic (the paper's Algorithm 1), mean +- standard error over {seeds} seeds; F = the "
+                    "final critic's bound F(omega-hat, theta-hat), a lower bound on D_f(P || Q_theta-hat) (by "
+                    "quadrature in its own column). Paper columns: the f-GAN paper's table (best fit and learned).",
+              labels={"D_direct": "D_f(P \\|\\| Q_theta*)", "mu_direct": "mu*", "sigma_direct": "sigma*",
+                      "bound_fgan": "F(omega-hat, theta-hat)", "mu_fgan": "mu-hat", "sigma_fgan": "sigma-hat",
+                      "D_at_fgan": "D_f(P \\|\\| Q_theta-hat)", "seeds": "seeds (converged)",
+                      **{c: "paper" for c in direct + learned if c.endswith("_paper")}},
+              formats={c: ".4f" for c in direct + learned if c not in ("seeds", "diverged")},
+              parts=[("Best fit theta* (direct minimization)", direct), ("Learned theta-hat (f-GAN)", learned)])
     for r in rows:
-        note = f" (same minimizer as {SAME_MINIMIZER[r['divergence']]})" if r["divergence"] in SAME_MINIMIZER else ""
-        out.write(f"| {r['divergence']}{note} | {_f(r['D_direct'])} | {_f(r.get('D_paper'))} | {_f(r['mu_direct'])} | "
-                  f"{_f(r.get('mu_paper'))} | {_f(r['sigma_direct'])} | {_f(r.get('sigma_paper'))} |\n")
-    out.write("\n## Learned theta-hat (f-GAN)\n\n")
-    out.write("| divergence | F(omega-hat, theta-hat) | paper | mu-hat | paper | sigma-hat | paper | "
-              "D_f(P \\|\\| Q_theta-hat) |\n|---|---|---|---|---|---|---|---|\n")
-    for r in rows:
-        failed = f" ({r['diverged']} of {seeds} seeds diverged)" if r["diverged"] else ""
-        out.write(f"| {r['divergence']}{failed} | {_pm(r, 'bound_fgan')} | {_f(r.get('F_paper'))} | {_pm(r, 'mu_fgan')} | "
-                  f"{_f(r.get('mu_hat_paper'))} | {_pm(r, 'sigma_fgan')} | {_f(r.get('sigma_hat_paper'))} | "
-                  f"{_f(r['D_at_fgan'])} |\n")
-    out.write("\n## Checks (computed from the rows above)\n\n")
-    for text, ok in checks(rows, mixture):
-        out.write(f"- [{'x' if ok else ' '}] {text}\n")
-    for name, why in UNSETTLED.items():
-        if any(r["divergence"] == name for r in rows):
-            out.write(f"- {name}: no tolerance claimed; {why}\n")
-    out.write("\n## Settings\n\n")
-    out.write(f"- preset: {preset.note}; f-GAN updates per fit: {steps}; batches of {Training(steps).batch} from P "
-              f"and from z; critic 1-{Training(steps).hidden}-{Training(steps).hidden}-1 tanh; Adam "
-              f"{Training(steps).lr:g} (beta1 0.5) for both, decayed linearly to zero over the second half; "
-              "generator parameters (mu, log sigma), started at the moment match plus noise (seeded)\n")
+        t.rows.append([r["divergence"]] + [
+            (Estimate(r[c], r[f"{c}_se"]) if r["seeds"] else None) if c in estimates else _number(r.get(c))
+            for c in direct + learned])
+    t.notes += [f"{name}: the same minimizer as {other} (a proportional divergence at the defaults)"
+                for name, other in SAME_MINIMIZER.items() if any(r["divergence"] == name for r in rows)]
+    checked = "".join(f"- [{'x' if ok else ' '}] {text}\n" for text, ok in checks(rows, mixture))
+    checked += "".join(f"- {name}: no tolerance claimed; {why}\n" for name, why in UNSETTLED.items()
+                       if any(r["divergence"] == name for r in rows))
+    train = Training(steps)
     (m_lo, m_hi), (s_lo, s_hi) = mixture.search_box()
-    out.write(f"- direct: trapezoidal rule on 4,001 points; L-BFGS from the moment match and from each component, "
-              f"over mu in [{m_lo:.2f}, {m_hi:.2f}] and sigma in [{s_lo:.3f}, {s_hi:.2f}]\n")
-    out.write("- rows without paper values: the rest of genlab's divergence table, at alpha = 0.5 and pi = 0.5; "
-              "js is the paper's f, D_f = 2 JS\n")
-    out.write(f"- figure: {figure.name}; wall time {minutes:.1f} min\n")
-    return out.getvalue()
+    settings = [f"- preset: {preset.note}; f-GAN updates per fit: {steps}; batches of {train.batch} from P and from z; "
+                f"critic 1-{train.hidden}-{train.hidden}-1 tanh; Adam {train.lr:g} (beta1 0.5) for both, decayed "
+                "linearly to zero over the second half; generator parameters (mu, log sigma), started at the moment "
+                "match plus noise (seeded)",
+                f"- direct: trapezoidal rule on 4,001 points; L-BFGS from the moment match and from each component, "
+                f"over mu in [{m_lo:.2f}, {m_hi:.2f}] and sigma in [{s_lo:.3f}, {s_hi:.2f}]",
+                "- rows without paper values: the rest of genlab's divergence table, at alpha = 0.5 and pi = 0.5; "
+                "js is the paper's f, D_f = 2 JS",
+                f"- figure: {figure.name}; wall time {minutes:.1f} min"]
+    t.sections += [("Checks (computed from the rows above)", checked), ("Settings", "\n".join(settings) + "\n")]
+    return t
 
 
 COLORS = {"kl": "tab:blue", "reverse-kl": "tab:red", "js": "tab:green", "jeffrey": "tab:purple", "pearson": "tab:orange",

@@ -84,44 +84,70 @@ def best_row(rows: list[Row], objective: Objective) -> Optional[Row]:
     return best
 
 
-def fmt(mean: Optional[float], se: Optional[float]) -> str:
-    if mean is None:
-        return "-"
-    return f"{mean:.4g}" if se is None else f"{mean:.4g} +- {se:.2g}"
+def repeated(rows: list[Row], params: list[str], columns: list[str]) -> dict[str, str]:
+    """Columns that repeat what the table already shows, with what they repeat: in every row, each seed's value
+    equals a swept parameter that takes several values (units_z1 = latent_dim: the latent size, not a result)
+    or an earlier column (active_z1 = active_units with one stochastic layer)."""
+    def number(text):
+        try:
+            return float(text)
+        except (TypeError, ValueError):
+            return None
+
+    out: dict[str, str] = {}
+    scored = [r for r in rows if r.seeds]
+    varied = [p for p in params if len({r.setting.get(p) for r in scored}) > 1]
+    for j, c in enumerate(columns):
+        have = [r for r in scored if r.values.get(c)]
+        if not have:
+            continue
+        for p in varied:
+            if all(number(r.setting.get(p)) is not None and all(v == number(r.setting[p]) for v in r.values[c])
+                   for r in have):
+                out[c] = f"the swept {p}"
+                break
+        else:
+            same = next((o for o in columns[:j] if o not in out
+                         and all(r.values.get(o) == r.values[c] for r in scored)), None)
+            if same:
+                out[c] = same
+    return out
 
 
-def table(rows: list[Row], params: list[str], objective: Objective, title: str, intro: str,
-          notes: list[str]) -> tuple[str, list[dict]]:
-    """The markdown document and the CSV records of a sweep's rows."""
+def table(rows: list[Row], params: list[str], objective: Objective, title: str, intro: str, notes: list[str]):
+    """A sweep's rows as one ``compare.Table`` (markdown and CSV): the swept parameters, the seeds with results
+    and those that diverged, then each number as mean +- standard error over seeds (the objective first, the
+    best setting's in bold; directions and scales from the metric registry); numbers that only repeat a
+    parameter or another column are left out with a note."""
+    from ..compare import Estimate, Table, reading
+
     obj = objective_column(objective, rows)
     columns = [obj] + sorted({c for r in rows for c in r.values} - {obj})
-    best = best_row(rows, objective)
-    header = params + ["seeds"] + columns
-    lines = [f"# {title}", "", intro, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    records = []
+    repeats = repeated(rows, params, columns)
+    columns = [c for c in columns if c not in repeats]
+    t = Table(params + ["seeds", "diverged"] + columns, [], title=title, intro=intro)
     for r in rows:
-        seeds = str(len(r.seeds)) + (f" ({len(r.diverged)} diverged)" if r.diverged else "") + \
-            (f" ({r.note})" if r.note else "")
-        cells = [r.setting.get(p, "") for p in params] + [seeds] + [fmt(*r.mean_se(c)) for c in columns]
-        if r is best:
-            cells[0] = f"**{cells[0]}**"
-        lines.append("| " + " | ".join(cells) + " |")
-        rec = {**{p: r.setting.get(p, "") for p in params}, "seeds": len(r.seeds), "diverged": len(r.diverged)}
-        for c in columns:
-            m, se = r.mean_se(c)
-            rec[c], rec[f"{c}_se"] = m, se
-        records.append(rec)
-    lines.append("")
-    direction = "lower" if objective.direction == "min" else "higher"
+        cells = [r.setting.get(p, "") for p in params] + [len(r.seeds), len(r.diverged)]
+        t.rows.append(cells + [Estimate(*r.mean_se(c), note=r.note if c == obj else "") if r.values.get(c) else None
+                               for c in columns])
+    for c in columns:
+        read = reading(c)
+        direction = ("lower" if objective.direction == "min" else "higher") if c == obj else read and read.direction
+        if direction in ("lower", "higher"):
+            t.directions[c] = direction
+        if read and read.scale != 1:
+            t.scales[c] = read.scale
+    best = best_row(rows, objective)
     if best is not None:
         m, se = best.mean_se(obj)
         label = ", ".join(f"{k}={v}" for k, v in best.setting.items()) or "the default setting"
-        lines.append(f"- best setting ({obj}, {direction} is better): **{label}**, {obj} = {fmt(m, se)} over "
-                     f"{len(best.seeds)} seed(s)")
+        t.notes.append(f"best setting ({obj}, {t.directions[obj]} is better): **{label}**, {obj} = "
+                       f"{m:.4g}{'' if se is None else f' +- {se:.2g}'} over {len(best.seeds)} seed(s)")
     else:
-        lines.append(f"- no setting has a {obj} yet (every trial diverged, was pruned or has not finished)")
-    lines += [f"- {n}" for n in notes]
-    return "\n".join(lines) + "\n", records
+        t.notes.append(f"no setting has a {obj} yet (every trial diverged, was pruned or has not finished)")
+    t.notes += [f"{c}: left out, the same as {what} in every row" for c, what in repeats.items()]
+    t.notes += notes
+    return t
 
 
 def effects_figure(rows: list[Row], params: list[Param], types: dict, objective: Objective, path: Path,
@@ -210,8 +236,8 @@ def write_results(sweep, rows: list, seconds: float, args, results=(), notes: Op
                   leading: tuple[str, ...] = ()) -> Path:
     """sweep.md, sweep.csv, effects.png and report.html of a sweep's rows (`sweep`: a ``command.Sweep``;
     `leading`: columns before the parameters, such as Optuna's trial numbers)."""
+    from ..compare import write_outputs
     from ..report.study import write_study_report
-    from ..reproduce import write_table
 
     counts: dict[str, int] = {}
     for r in results:
@@ -225,11 +251,11 @@ def write_results(sweep, rows: list, seconds: float, args, results=(), notes: Op
     if counts:
         notes.append("trials this time: " + ", ".join(f"{n} {w}" for w, n in sorted(counts.items())))
     notes.append(f"wall time: {seconds / 60:.1f} min with --jobs {sweep.jobs} on {', '.join(sweep.devices)}")
-    md, records = table(rows, list(leading) + [p.key for p in sweep.params], sweep.objective,
-                        f"Sweep: {sweep.model} on {sweep.dataset}", intro, notes)
-    md_path, csv_path = sweep.out / "sweep.md", sweep.out / "sweep.csv"
-    if records:
-        write_table(md_path, csv_path, md, records)
+    result = table(rows, list(leading) + [p.key for p in sweep.params], sweep.objective,
+                   f"Sweep: {sweep.model} on {sweep.dataset}", intro, notes)
+    md, md_path, csv_path = result.markdown(), sweep.out / "sweep.md", sweep.out / "sweep.csv"
+    if result.rows:
+        write_outputs(result, str(sweep.out / "sweep"))
     else:
         from ..rundir import atomic_path
 
@@ -238,7 +264,7 @@ def write_results(sweep, rows: list, seconds: float, args, results=(), notes: Op
     figure = effects_figure(rows, sweep.params, sweep.types, sweep.objective, sweep.out / "effects.png",
                             title=f"{sweep.model} on {sweep.dataset}")
     print(md)
-    written = [md_path] + ([csv_path] if records else []) + ([figure] if figure else [])
+    written = [md_path] + ([csv_path] if result.rows else []) + ([figure] if figure else [])
     about = "the objective against each swept parameter: a point per seed, the line through the means"
     page = write_study_report(sweep.out, md, [(figure, about)] if figure else [], args)
     print(f"wrote {', '.join(map(str, written))} and {page}")
