@@ -63,9 +63,9 @@ def save_labelled_grid(rows: list[tuple[str, np.ndarray]], path: str | Path, tit
     plt = _pyplot()
     height, width = grid.shape[:2]
     dpi = 100
-    fig = plt.figure(figsize=(width / dpi + 1.6, height / dpi + 0.7), dpi=dpi)
-    ax = fig.add_axes([1.5 / (width / dpi + 1.6), 0.1 / (height / dpi + 0.7),
-                       width / dpi / (width / dpi + 1.6), height / dpi / (height / dpi + 0.7)])
+    fig_w, fig_h = width / dpi + 1.6, height / dpi + 0.7  # inches: the grid at 1:1, room for labels and title
+    fig = plt.figure(figsize=(fig_w, fig_h), dpi=dpi)
+    ax = fig.add_axes([1.5 / fig_w, 0.1 / fig_h, width / dpi / fig_w, height / dpi / fig_h])
     ax.imshow(grid, interpolation="nearest")
     row_h, col_w = height / len(rows), width / ncol
     ax.set_yticks([row_h * (i + 0.5) for i in range(len(rows))], [label for label, _ in rows], fontsize=8)
@@ -77,7 +77,7 @@ def save_labelled_grid(rows: list[tuple[str, np.ndarray]], path: str | Path, tit
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    fig.suptitle(title, fontsize=9, y=1 - 0.05 / (height / dpi + 0.7), va="top")
+    fig.suptitle(title, fontsize=9, y=1 - 0.05 / fig_h, va="top")
     return _save(fig, path)
 
 
