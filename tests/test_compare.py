@@ -74,3 +74,13 @@ def test_a_floor_that_differs_between_runs_stays_a_column_and_split_columns_mark
     assert view.columns == ["run", "model", "fid [a]", "fid [b]", "precision", "precision_real"]
     assert view.floor[2] == 1.25 and view.floor[3] == 2.5  # each group's floor under its own column
     assert view.best[2] == {1} and view.best[3] == set()  # fid [b] holds one run: nothing to compare it with
+
+
+def test_a_scale_applies_only_where_it_makes_small_numbers_readable():
+    """KID in the domain classifier's features is often above 1: x1000 would print it in the thousands."""
+    runs = [_run("vae", 40.0, 5.65, 0.6, 90.0, 6), _run("gan", 30.0, 4.79, 0.8, 95.0, 8)]
+    view = compare(runs, ["kid"]).shown()
+    assert view.labels == ["run", "model", "kid ↓", "kid_std ×1000"]  # kid_std (0.001) is still scaled
+    md = compare(runs, ["kid"]).markdown()
+    assert "| vae | vae | 5.65 | 1 |" in md and "| gan | gan | **4.79** | 1 |" in md
+    assert "| *real vs real* |  | 0.0002 | 0.1 |" in md  # each floor at the scale of the column it sits under

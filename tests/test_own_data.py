@@ -120,3 +120,21 @@ def test_moved_data_is_found_again_with_data_path(tmp_path, capsys):
     assert "the data changed since the run was trained" in capsys.readouterr().err
     assert main(["evaluate", str(run), "--metrics", "elbo", "--data-dir", str(tmp_path / "nowhere")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_pictures_of_a_model_that_needs_no_data_do_not_ask_where_it_went(tmp_path, capsys):
+    from genlab.cli import main
+
+    data = npz(tmp_path / "d.npz", x=RNG.integers(0, 256, (200, 64), dtype=np.uint8), y=RNG.integers(0, 3, 200))
+    run = tmp_path / "run"
+    assert main(["train", "gan", "--dataset", "npz", f"path={data}", "--steps", "2", "hidden=8", "--out", str(run)]) == 0
+    (tmp_path / "d.npz").unlink()
+    assert main(["pictures", str(run)]) == 0  # a GAN's pictures are drawn from its samples alone
+    run_vae = tmp_path / "vae"
+    data = npz(tmp_path / "d.npz", x=RNG.integers(0, 256, (200, 64), dtype=np.uint8), y=RNG.integers(0, 3, 200))
+    assert main(["train", "vae", "--dataset", "npz", f"path={data}", "--steps", "2", "hidden=8", "latent_dim=2",
+                 "--out", str(run_vae)]) == 0
+    (tmp_path / "d.npz").unlink()
+    capsys.readouterr()
+    assert main(["pictures", str(run_vae)]) == 2  # a VAE's reconstructions need the data
+    assert "is not there any more" in capsys.readouterr().err

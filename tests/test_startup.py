@@ -50,6 +50,7 @@ def answer(proc: subprocess.Popen) -> dict:
     return json.loads(out)
 
 
+@pytest.mark.slow  # three Python processes, two importing torch and every model: 15-20 s
 def test_listings_are_stored_and_the_second_call_and_every_help_answer_without_torch(tmp_path, monkeypatch, capsys):
     cache = tmp_path / "cache"
     # two processes side by side; in the first, `metrics` is stored too, as genlab.models does not import the metrics
@@ -168,3 +169,12 @@ def test_a_cache_folder_that_cannot_be_written_only_means_nothing_is_stored(tmp_
     make = made_by(["made\n", "made again\n"])
     assert listing.listing(["metrics"], make, "genlab.not-imported") == "made\n"
     assert listing.listing(["metrics"], make, "genlab.not-imported") == "made again\n"
+
+
+def test_tables_are_written_without_importing_torch():
+    """compare.Table (what every reproduction and sweep writes its table with) needs no metric registry."""
+    code = ("import sys; from genlab.compare import Estimate, Table; "
+            "t = Table(['a', 'b'], [['x', Estimate(1.0, 0.1)]]); assert '1 +- 0.1' in t.markdown(); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr

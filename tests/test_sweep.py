@@ -272,3 +272,33 @@ def test_parallel_trials_in_their_own_processes(tmp_path, capsys):
     assert sorted(outcomes(capsys).values()) == ["trained"] * 4
     states = [json.loads(p.read_text())["state"] for p in (tmp_path / "sweep" / "runs").glob("*/seed-*/status.json")]
     assert states == ["finished"] * 4
+
+
+def test_sigterm_stops_a_parallel_sweep_and_its_trials_with_checkpoints(tmp_path):
+    """`kill` of the sweep stops its trial processes too (each saves a checkpoint and unlocks its run), rather
+    than leaving them training with their folders locked against the same command run again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "genlab.cli", "sweep", *TOY, "--out", str(out), "--grid", "lr=1e-3,3e-3",
+           "--jobs", "2", "--steps", "1000000"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    statuses = [out / "runs" / s / "seed-0" / "status.json" for s in ("lr=1e-3", "lr=3e-3")]
+
+    def states():
+        return [json.loads(p.read_text())["state"] if p.exists() else None for p in statuses]
+
+    deadline = time.time() + 120
+    while states() != ["running"] * 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert states() == ["running"] * 2, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "stopped by SIGTERM" in err and "Traceback" not in err
+    assert states() == ["interrupted"] * 2  # what each trial's trainer writes once its checkpoint is saved

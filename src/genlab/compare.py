@@ -25,12 +25,13 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .errors import ConfigError
-from .evaluate import EVALUATION, current_results
-from .metrics.base import KINDS, METRICS, Value
 from .rundir import RunDir, atomic_path
+
+if TYPE_CHECKING:  # the registry imports torch: only the functions that read runs' metrics load it
+    from .metrics.base import Value
 
 # settings that never split a column: when, by which version and on which checkpoint a number was computed,
 # and the evaluation seed (another seed is another draw of the same protocol; the notes say when seeds differ)
@@ -93,11 +94,11 @@ class Table:
         constant = {h for h in self.floors if h in self.header and len(self._column_values(h)) == 1
                     and self.floors[h] in self.header}
         columns = [h for h in self.header if h not in constant]
-        rows = [[_scaled(v, self.scales.get(h, 1)) for h, v in zip(self.header, row) if h not in constant]
-                for row in self.rows]
+        scales = {h: self._scale(h) for h in self.header}
+        rows = [[_scaled(v, scales[h]) for h, v in zip(self.header, row) if h not in constant] for row in self.rows]
         labels = []
         for h in columns:
-            scale = self.scales.get(h, 1)
+            scale = scales[h]
             labels.append(" ".join([self.labels.get(h, h)] + ([f"×{scale:g}"] if scale != 1 else [])
                                    + ([ARROWS[self.directions[h]]] if h in self.directions else [])))
         best = [_best([row[j] for row in rows], self.directions.get(h)) for j, h in enumerate(columns)]
@@ -105,17 +106,26 @@ class Table:
         if constant:
             floor = [None] * len(columns)
             for h in constant:
-                floor[columns.index(self.floors[h])] = _scaled(self._column_values(h)[0], self.scales.get(h, 1))
+                floor[columns.index(self.floors[h])] = _scaled(self._column_values(h)[0], scales[self.floors[h]])
         notes = list(self.notes)
         if floor is not None and self.floor_note:
             notes.append(f"{self.floor_label}: {self.floor_note}")
         if self.directions:
             notes.append("↓ lower is better, ↑ higher is better; the best value of a column is in bold")
-        scaled = [self.labels.get(h, h) for h in columns if self.scales.get(h, 1) != 1]
+        scaled = [self.labels.get(h, h) for h in columns if scales[h] != 1]
         if scaled:
             notes.append(f"{', '.join(scaled)}: shown multiplied by the factor in the header (the CSV holds the raw "
                          f"numbers)")
         return Shown(columns, labels, rows, best, floor, notes)
+
+    def _scale(self, h: str) -> float:
+        """The factor a column is shown at: its declared scale where that makes small numbers readable (every
+        number of the column below 1, as KID in Inception features), else 1 (KID in the domain classifier's
+        features is often above 1, and x1000 would print it in thousands)."""
+        scale = self.scales.get(h, 1)
+        shared = [h] + [f for f, of in self.floors.items() if of == h and f in self.header]  # its floor row too
+        values = [abs(x) for c in shared for x in map(number, self._column_values(c)) if x is not None]
+        return scale if scale == 1 or (values and max(values) < 1) else 1
 
     def _column_values(self, h: str) -> list:
         """The distinct values a column holds (None left out)."""
@@ -256,6 +266,8 @@ def load_runs(paths: list[str | Path]) -> list[dict]:
         if real in seen:
             raise ConfigError(f"{seen[real]} and {p} are the same run directory; name each run once")
         seen[real] = str(p)
+    from .evaluate import EVALUATION, current_results
+
     runs = []
     for p in paths:
         run = RunDir.open(p)
@@ -275,6 +287,8 @@ def _comparability(settings: dict) -> str:
 def reading(column: str) -> Optional[Value]:
     """How a metric's number reads, named by its key (``fid``) or as ``metric.key`` (``prdc.recall``), from the
     metric registry; None when no registered metric, or more than one, declares it."""
+    from .metrics.base import METRICS
+
     metric, _, key = column.rpartition(".")
     found = [m.value(key) for name, m in METRICS.items() if metric in ("", name) and m.value(key)]
     return found[0] if len(found) == 1 else None
@@ -304,6 +318,8 @@ class _Column:
 def _metric_order(names: set[str]) -> list[str]:
     """Metrics in the order tables show them: by kind (likelihood, sample quality, coverage ...), each kind in
     the registry's order; metrics no longer registered last."""
+    from .metrics.base import KINDS, METRICS
+
     registered = [m for m in METRICS.registered() if m in names]
     by_kind = sorted(registered, key=lambda m: KINDS.index(METRICS.get(m).kind))
     return by_kind + sorted(names - set(registered))
@@ -312,6 +328,8 @@ def _metric_order(names: set[str]) -> list[str]:
 def compare(runs: list[dict], metrics: Optional[list[str]] = None) -> Table:
     """The table of `runs` (from `load_runs`); `metrics`: the metrics (fid) or numbers (precision) to show, in
     this order (default: every one, ordered by kind)."""
+    from .metrics.base import METRICS
+
     run_cols = [k for k, get in RUN_FIELDS.items() if len({json.dumps(get(r["config"])) for r in runs}) > 1]
     header = ["run", *run_cols]
     cells: list[list[Any]] = [[r["name"], *[RUN_FIELDS[k](r["config"]) for k in run_cols]] for r in runs]

@@ -45,22 +45,27 @@ def make_pictures(path: str | Path, device: str = "cpu", checkpoint: str = "late
     from .report.live import refresh_run_report
 
     run, cfg, model = load_trained(path, device, checkpoint)
-    cfg = relocated(cfg, data_path, data_dir)
-    if data_path or data_dir:
-        check_data_unchanged(cfg.get("data_fingerprint"), cfg["data"], f"cannot draw {run.path}'s pictures", False)
-    written = _draw(run, cfg, model, device, "" if checkpoint == "latest" else f"-{checkpoint}")
+
+    def data():  # only the pictures drawn from data ask where it is now (a GAN's need none)
+        moved = relocated(cfg, data_path, data_dir)
+        if data_path or data_dir:
+            check_data_unchanged(moved.get("data_fingerprint"), moved["data"], f"cannot draw {run.path}'s pictures",
+                                 False)
+        return _eval_data(moved, model, device)
+
+    written = _draw(run, model, data, "" if checkpoint == "latest" else f"-{checkpoint}")
     refresh_run_report(run.path, final=True)
     return written
 
 
-def _draw(run, cfg: dict, model, device: str, sfx: str) -> list[Path]:
+def _draw(run, model, eval_data, sfx: str) -> list[Path]:
     encodes = isinstance(model, Encodes)
     translates = isinstance(model, Translates) and model.info.kind == "image"
     if isinstance(model, InfersCodes) and model.info.kind == "image":
         return [_traversals(model, run.samples / f"traversals{sfx}.png")]
     if not (encodes or translates):
         return []
-    data, split = _eval_data(cfg, model, device)
+    data, split = eval_data()
     out = run.samples
     written = []
     gen = torch.Generator(device=model.device).manual_seed(0)
