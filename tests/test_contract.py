@@ -450,3 +450,34 @@ def test_named_presets_set_valid_fields_and_are_applied(name):
             for key, value in values.items():
                 assert getattr(cfgs[section], key) == (tuple(value) if isinstance(value, list) else value), \
                     (name, preset, section, key)
+
+
+DATASET_OF = {"points": "ring8", "image": "digits", "small-image": "digits", "image-28": "fashion-mnist",
+              "image-32": "cifar10", "image-64": "celeba"}
+
+
+@pytest.mark.parametrize("name", [n for n in MODEL_NAMES if MODELS.get(n).presets])
+def test_defaults_per_kind_of_data_set_valid_fields_and_are_applied(name):
+    """A model's defaults for a kind of data (``presets``): keyed by a kind or a profile, sections model and
+    train, each key a field of its section; `genlab train` with no option applies them (the profile's over the
+    kind's), and an option given on the command line still wins."""
+    from genlab.api import make_configs
+    from genlab.data.base import PROFILES
+    from genlab.registry import DATASETS
+
+    cls = MODELS.get(name)
+    for kind, sections in cls.presets.items():
+        assert kind in ("points", "image", *PROFILES) and set(sections) <= {"model", "train"}, (name, kind)
+        dataset = DATASET_OF[kind]
+        spec = DATASETS.get(dataset)
+        cfgs = make_configs(name, dataset)
+        for section, values in cls.defaults_for(spec.kind, spec.profile).items():
+            for key, value in values.items():
+                assert getattr(cfgs[section], key) == (tuple(value) if isinstance(value, list) else value), \
+                    (name, kind, section, key)
+        for section, values in sections.items():
+            for key, value in values.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    other = value + 1 if isinstance(value, int) else value * 2
+                    given = make_configs(name, dataset, {f"{section}.{key}": str(other)})
+                    assert getattr(given[section], key) == other, (name, kind, section, key)

@@ -69,7 +69,7 @@ def test_models_model_lists_every_option_with_type_default_and_meaning(capsys):
     assert "likelihood   choice  default auto  (auto | bernoulli | gaussian | laplace)" in out
     assert "presets (--preset NAME): celeba64, cifar10, iwae-paper, iwae-paper-2" in out
     code, out, _ = run(capsys, "models", "gan")
-    assert "on points the defaults change: lr_g=0.001, lr_d=0.001" in out
+    assert "on points data the defaults change: lr_g=0.001, lr_d=0.001" in out
     code, _, err = run(capsys, "models", "vea")
     assert code != 0 and "unknown model 'vea'" in err
 

@@ -181,3 +181,18 @@ def test_sync_bn_without_several_cuda_processes_is_a_clear_error(tmp_path):
     assert isinstance(cfgs["train"], TrainConfig) and cfgs["train"].sync_bn
     with pytest.raises(ConfigError, match="sync_bn=true .* --nproc N or torchrun on a GPU machine"):
         Trainer(model, data, cfgs["train"], RunDir(tmp_path / "run"))
+
+
+def test_threads_one_on_points_by_default_as_set_otherwise_and_restored():
+    import torch
+
+    from genlab.trainer import cpu_threads
+
+    before = torch.get_num_threads()
+    with cpu_threads(0, "points"):
+        assert torch.get_num_threads() == 1  # tiny networks: more threads only wait on each other
+    with cpu_threads(0, "image"):
+        assert torch.get_num_threads() == before  # PyTorch's default, untouched
+    with cpu_threads(3, "image"):
+        assert torch.get_num_threads() == 3
+    assert torch.get_num_threads() == before

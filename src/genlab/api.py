@@ -35,8 +35,9 @@ MAX_SEED = 2**63 - 1  # every generator genlab seeds (torch, numpy) takes 0 .. 2
 
 def make_configs(model: str, dataset: str, overrides: Optional[dict[str, str]] = None,
                  train: Optional[dict] = None) -> dict:
-    """Configs for a model and dataset, in order of precedence: command-line overrides, then `train`
-    values, then the dataset's and the model's presets, then the dataclass defaults."""
+    """Configs for a model and dataset, in order of precedence: command-line overrides, then a named preset,
+    then `train` values, then the model's defaults for the data's kind (``GenerativeModel.defaults_for``), then
+    the dataset's training defaults, then the dataclass defaults."""
     cls = MODELS.get(model)
     spec = DATASETS.get(dataset)
     overrides = dict(overrides or {})
@@ -47,10 +48,11 @@ def make_configs(model: str, dataset: str, overrides: Optional[dict[str, str]] =
             choices = ", ".join(sorted(cls.named_presets)) or "none"
             raise ConfigError(f"model {model!r} has no preset {preset_name!r}; its presets: {choices}")
         preset = cls.named_presets[preset_name]
+    fitted = cls.defaults_for(spec.kind, spec.profile)  # the model's defaults for this kind of data
     sections = {
-        "train": TrainConfig(**{**spec.train_defaults, **(train or {}), **preset.get("train", {})}),
+        "train": TrainConfig(**{**spec.train_defaults, **fitted["train"], **(train or {}), **preset.get("train", {})}),
         "data": DataConfig(**{"dataset": dataset, **preset.get("data", {})}),
-        "model": dataclasses.replace(cls.Config(), **{**cls.presets.get(spec.kind, {}), **preset.get("model", {})}),
+        "model": dataclasses.replace(cls.Config(), **{**fitted["model"], **preset.get("model", {})}),
     }
     cfgs = apply_overrides(sections, overrides)
     data = cfgs["data"]

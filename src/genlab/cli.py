@@ -546,8 +546,9 @@ def _model_options(name: str) -> str:
     text = f"{name}: {cls.description}\n"
     if cls.named_presets:
         text += f"presets (--preset NAME): {', '.join(sorted(cls.named_presets))}\n"
-    for kind, values in sorted(cls.presets.items()):
-        text += f"on {kind} the defaults change: {', '.join(f'{k}={v}' for k, v in values.items())}\n"
+    for kind, sections in cls.presets.items():
+        changes = [f"{k}={v}" for values in sections.values() for k, v in values.items()]
+        text += f"on {kind} data the defaults change: {', '.join(changes)}\n"
     text += f"\nmodel options (KEY=VALUE on `genlab train {name}`):\n" + format_options(options(cls.Config))
     text += "\ntraining options (the same for every model):\n" + format_options(options(TrainConfig))
     return text + "\ndata options: `genlab datasets NAME`\n"

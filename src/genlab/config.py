@@ -38,6 +38,9 @@ class TrainConfig:
     # phase's gradients against underflow)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     compile: bool = False  # torch.compile every network (CPU needs a C++ compiler)
+    # CPU threads of PyTorch's operations while training; 0: 1 on 2-D points (their networks are too small for
+    # more to help: a GAN on ring8 took 7x longer with 2 threads on a busy 2-core machine), else PyTorch's default
+    threads: int = 0
     # evaluation during training (genlab.live_eval): `genlab evaluate`'s metrics on a checkpoint saved every
     # eval_every steps ('epoch': at each epoch's end) and at the end, as eval rows of metrics.jsonl; `best`
     # (a metric or one of its numbers, e.g. fid, nll, recall, max:prdc.density) keeps checkpoints/best
@@ -61,6 +64,7 @@ class TrainConfig:
 
     def __post_init__(self):
         check(self.epochs >= 0, "epochs", "must be >= 0")
+        check(self.threads >= 0, "threads", "must be >= 0 (0: chosen for the data)")
         check(self.steps >= 0, "steps", "must be >= 0")
         check(self.epochs > 0 or self.steps > 0, "epochs", "set epochs or steps to a positive number")
         check(self.batch_size >= 1, "batch_size", "must be >= 1")

@@ -71,6 +71,20 @@ def compile_networks(model: GenerativeModel, players: dict) -> None:
                 net.compile()
 
 
+@contextmanager
+def cpu_threads(threads: int, kind: str):
+    """PyTorch's CPU threads while training: `threads`, or with 0 one thread on 2-D points (tiny networks, where
+    threads only wait on each other) and PyTorch's default otherwise; restored afterwards."""
+    wanted = threads or (1 if kind == "points" else 0)
+    before = torch.get_num_threads()
+    if wanted:
+        torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def total_steps(cfg: TrainConfig, batches_per_epoch: int, data_phases: int) -> int:
     """Steps (generator/model updates) for the configured length; an epoch is one pass over the data."""
     if cfg.steps:
@@ -396,7 +410,7 @@ class Trainer:
         bar = Progress(self.total, run.path.name, initial=self.step, show=progress if main else False)
         last_row: dict = {}
         try:
-            with self._sigint():
+            with self._sigint(), cpu_threads(self.cfg.threads, self.data.info.kind):
                 while self.step < self.total:
                     self.train_step()
                     if self._prune_due:  # this step went well from the last checkpoint: older ones may go

@@ -22,6 +22,10 @@ from ..errors import DataError
 from ..registry import DATASETS
 
 Kind = Literal["image", "points"]
+# what size of data the models' defaults are chosen for (the keys of a model's ``presets``, beside the kinds):
+# 2-D mixtures, images under 16 px (the 8x8 digits), 28x28 images (MNIST, Fashion-MNIST, their colour
+# versions), 32x32 colour (CIFAR-10), 64x64 colour (CelebA). A user's own files (npz, folder) have only a kind.
+PROFILES = ("points", "small-image", "image-28", "image-32", "image-64")
 MAX_CLASSES = 100_000  # labels are class indices; a larger one is a mistake (a one-hot of 1e9 needs terabytes)
 Range = Literal["01", "pm1"]
 
@@ -63,6 +67,11 @@ class DatasetSpec:
     # (``data/fingerprint.py``); None for generated and embedded datasets
     files: Optional[Callable[[DataConfig], list[Path]]] = None
     recipe: dict = field(default_factory=dict)  # how a loader turns its files into arrays (change it with the loader)
+    profile: str = ""  # one of PROFILES, where the dataset's size is known before loading it ("": the kind only)
+
+    def __post_init__(self):
+        if self.profile and self.profile not in PROFILES:
+            raise ValueError(f"dataset {self.name!r}: profile {self.profile!r} is not one of {PROFILES}")
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:

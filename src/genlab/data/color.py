@@ -96,7 +96,7 @@ def _register(base: str, what: str) -> None:
         return Availability(found.present, f"built from {base}: {found.where}")
 
     register_dataset(DatasetSpec(
-        name=f"color-{base}", kind="image", load=_from_idx(base), available=available, files=spec.files, recipe=RECIPE,
+        name=f"color-{base}", kind="image", profile="image-28", load=_from_idx(base), available=available, files=spec.files, recipe=RECIPE,
         description=f"{what}, each tinted with a random colour (object or background; seeded); built from {base}",
     ))
 
@@ -108,7 +108,7 @@ def _load_color_digits(cfg: DataConfig, split: str) -> ArrayData:
 _register("mnist", "MNIST in colour, 28x28x3, 10 classes (60,000 train / 10,000 test)")
 _register("fashion-mnist", "Fashion-MNIST in colour, 28x28x3, 10 classes (60,000 train / 10,000 test)")
 register_dataset(DatasetSpec(
-    name="color-digits", kind="image", load=_load_color_digits,
+    name="color-digits", kind="image", profile="small-image", load=_load_color_digits,
     train_defaults={"batch_size": 64, "epochs": 100, "sample_every": 10},
     description="scikit-learn's digits in colour, 8x8x3, 10 classes (1,500 train / 297 test); embedded",
 ))

@@ -128,7 +128,7 @@ FASHION_HINTS = ("install Debian's package: apt-get install dataset-fashion-mnis
 _mnist_load, _mnist_avail, _mnist_files = _idx_dataset("mnist", idx_files(MNIST_MIRRORS, MNIST_MD5),
                                                        MNIST_CLASSES, ())
 register_dataset(DatasetSpec(
-    name="mnist", kind="image", load=_mnist_load, available=_mnist_avail, files=_mnist_files,
+    name="mnist", kind="image", profile="image-28", load=_mnist_load, available=_mnist_avail, files=_mnist_files,
     description="MNIST, 28x28 grey handwritten digits, 10 classes (60,000 train / 10,000 test); downloaded",
 ))
 
@@ -137,7 +137,7 @@ _fashion_load, _fashion_avail, _fashion_files = _idx_dataset(
     "fashion-mnist", idx_files(FASHION_MIRRORS, FASHION_MD5), FASHION_CLASSES, FASHION_HINTS
 )
 register_dataset(DatasetSpec(
-    name="fashion-mnist", kind="image", load=_fashion_load, available=_fashion_avail, files=_fashion_files,
+    name="fashion-mnist", kind="image", profile="image-28", load=_fashion_load, available=_fashion_avail, files=_fashion_files,
     description="Fashion-MNIST, 28x28 grey clothing, 10 classes (60,000 train / 10,000 test); "
                 "download or Debian package dataset-fashion-mnist",
 ))
@@ -192,7 +192,7 @@ def cifar10_files(cfg: DataConfig) -> list[Path]:
 
 
 register_dataset(DatasetSpec(
-    name=CIFAR_NAME, kind="image", load=load_cifar10, available=cifar10_available, files=cifar10_files,
+    name=CIFAR_NAME, kind="image", profile="image-32", load=load_cifar10, available=cifar10_available, files=cifar10_files,
     description="CIFAR-10, 32x32 colour photos, 10 classes (50,000 train / 10,000 test); downloaded (162 MB)",
 ))
 

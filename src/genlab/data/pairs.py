@@ -57,8 +57,8 @@ def _pair(name: str, a: str, b: Optional[str], transform: Optional[Transform], d
 
     base = DATASETS.get(a)
     parts_have_files = all(DATASETS.get(d).files is not None for d in (a, b))
-    return register_dataset(DatasetSpec(name=name, description=description, kind=base.kind, load=load,
-                                        available=available, train_defaults=dict(base.train_defaults),
+    return register_dataset(DatasetSpec(name=name, description=description, kind=base.kind, profile=base.profile,
+                                        load=load, available=available, train_defaults=dict(base.train_defaults),
                                         files=files if parts_have_files else None))
 
 

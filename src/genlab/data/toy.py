@@ -53,11 +53,11 @@ def _mixture_loader(name: str):
 
 
 register_dataset(DatasetSpec(
-    name="ring8", kind="points", load=_mixture_loader("ring8"), train_defaults=TOY_TRAIN,
+    name="ring8", kind="points", profile="points", load=_mixture_loader("ring8"), train_defaults=TOY_TRAIN,
     description="8 Gaussians (std 0.02) on a circle of radius 2, 2-D; generated",
 ))
 register_dataset(DatasetSpec(
-    name="grid25", kind="points", load=_mixture_loader("grid25"), train_defaults=TOY_TRAIN,
+    name="grid25", kind="points", profile="points", load=_mixture_loader("grid25"), train_defaults=TOY_TRAIN,
     description="25 Gaussians (std 0.05) on the grid {-4,-2,0,2,4}^2, 2-D; generated",
 ))
 
@@ -80,7 +80,7 @@ def load_digits_arrays(cfg: DataConfig, split: str) -> ArrayData:
 
 
 register_dataset(DatasetSpec(
-    name="digits", kind="image", load=load_digits_arrays,
+    name="digits", kind="image", profile="small-image", load=load_digits_arrays,
     train_defaults={"batch_size": 64, "epochs": 100, "sample_every": 10},
     description="scikit-learn's handwritten digits, 8x8 grey, 10 classes (1,500 train / 297 test); embedded",
 ))

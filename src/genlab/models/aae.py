@@ -81,8 +81,8 @@ class AAE(AutoencodingGAN):
     # images: DCGAN's init and lambda = 1 (more weight on matching the prior). Fashion-MNIST, 1 epoch at batch
     # 64: FID 125 with the PyTorch init and lambda = 10, 101 with DCGAN's init, 88.5 with both; 2 epochs: 92.2
     # (PyTorch init, lambda = 10) and 73.5 (both)
-    presets = {"points": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3},
-               "image": {"init": "dcgan", "rec_weight": 1.0}}
+    presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}},
+               "image": {"model": {"init": "dcgan", "rec_weight": 1.0}}}
 
     def stochastic(self) -> bool:
         return self.cfg.posterior == "gaussian"

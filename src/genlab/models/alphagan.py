@@ -71,7 +71,7 @@ class AlphaGAN(AutoencodingGAN):
     Config = AlphaGANConfig
     description = ("alpha-GAN (Rosca et al. 2017): L1 autoencoder + GAN sharing G, with a data and a code "
                    "discriminator")
-    presets = {"points": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3, "rec_weight": 1.0}}
+    presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3, "rec_weight": 1.0}}}
 
     def build_critics(self, net: str, batchnorm: bool) -> None:
         c = self.cfg

@@ -203,7 +203,10 @@ class GenerativeModel(nn.Module):
     Config: ClassVar[type]
     description: ClassVar[str] = ""
     preferred_range: ClassVar[Literal["01", "pm1"]] = "01"  # value range of images the model wants
-    # config values that suit a kind of data better than the defaults ("points" or "image"), as plain data
+    # the defaults for a kind of data, as plain data: {kind or profile: {"model": {...}, "train": {...}}} with
+    # kinds "points" and "image" and the finer profiles of ``data.base.PROFILES`` (image-28, image-32 ...); a
+    # profile's entry is applied over its kind's. Each is what a search on that data found best (the README says
+    # which search); `genlab reproduce defaults` measures them all.
     presets: ClassVar[dict[str, dict]] = {}
     # named protocols a user picks with --preset NAME: {"model": {...}, "train": {...}, "data": {...}}
     named_presets: ClassVar[dict[str, dict]] = {}
@@ -223,6 +226,16 @@ class GenerativeModel(nn.Module):
                               f"has one; use a two-domain dataset such as digits-inverted (see genlab datasets)"
                               if self.domains == 2 else
                               f"{type(self).__name__} models one domain; dataset {info.name!r} holds two")
+
+    @classmethod
+    def defaults_for(cls, kind: str, profile: str = "") -> dict[str, dict]:
+        """This model's settings on data of `kind` and `profile`: {"model": {...}, "train": {...}}, the profile's
+        entry of ``presets`` over the kind's."""
+        out: dict[str, dict] = {"model": {}, "train": {}}
+        for key in dict.fromkeys([kind, profile or kind]):
+            for section, values in cls.presets.get(key, {}).items():
+                out[section].update(values)
+        return out
 
     def players(self) -> dict[str, Player]:
         raise NotImplementedError

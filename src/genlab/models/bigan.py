@@ -52,7 +52,7 @@ class BiGANConfig(HybridConfig):
 class BiGAN(AutoencodingGAN):
     Config = BiGANConfig
     description = "BiGAN / ALI (Donahue et al. 2016, Dumoulin et al. 2016): D on pairs (x, E(x)) vs (G(z), z)"
-    presets = {"points": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}}
+    presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}}}
 
     def stochastic(self) -> bool:
         return self.cfg.posterior == "gaussian"

@@ -68,7 +68,7 @@ class GAN(GenerativeModel):
     description = "GAN (Goodfellow et al. 2014): non-saturating or minimax loss, k D steps; MLP or DCGAN nets"
     preferred_range = "pm1"
     # 2-D mixtures: a larger step size (with the toy datasets' batch of 512) covers every mode
-    presets = {"points": {"lr_g": 1e-3, "lr_d": 1e-3}}
+    presets = {"points": {"model": {"lr_g": 1e-3, "lr_d": 1e-3}}}
     discriminator_batchnorm = True  # WGAN-GP's per-sample gradient penalty needs a critic without it
     discriminator_bias = True  # the output bias; Wasserstein critics drop it (it cancels in their loss)
 

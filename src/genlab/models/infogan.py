@@ -109,7 +109,7 @@ class InfoGAN(GAN):
     Config = InfoGANConfig
     description = ("InfoGAN (Chen et al. 2016): categorical and continuous codes whose mutual information with "
                    "the samples a Q head on D's body maximizes; genlab pictures draws traversals")
-    presets = {"points": {"lr_g": 1e-3, "lr_d": 1e-3}}
+    presets = {"points": {"model": {"lr_g": 1e-3, "lr_d": 1e-3}}}
 
     def __init__(self, cfg: InfoGANConfig, info: DataInfo):
         if cfg.pack > 1:

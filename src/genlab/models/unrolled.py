@@ -43,7 +43,7 @@ class UnrolledConfig(GANConfig):
 class UnrolledGAN(GAN):
     Config = UnrolledConfig
     description = "unrolled GAN (Metz et al. 2016): G's loss through K unrolled D updates (functional calls)"
-    presets = {"points": {"lr_g": 1e-3, "lr_d": 1e-3}}
+    presets = {"points": {"model": {"lr_g": 1e-3, "lr_d": 1e-3}}}
 
     def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         if phase == "disc":

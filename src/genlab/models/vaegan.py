@@ -71,7 +71,7 @@ class VAEGAN(AutoencodingGAN):
     Config = VAEGANConfig
     description = ("VAE-GAN (Larsen et al. 2016): VAE whose reconstruction error lives in D's features; "
                    "rec=features|pixels")
-    presets = {"points": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}}
+    presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}}}
 
     def stochastic(self) -> bool:
         return True

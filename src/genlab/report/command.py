@@ -26,10 +26,11 @@ def _baseline(cfg: dict) -> dict[str, dict]:
 
     cls, spec = MODELS.get(cfg["model"]), DATASETS.get(cfg["data"]["dataset"])
     preset = cls.named_presets.get(cfg.get("preset"), {}) if cfg.get("preset") else {}
+    fitted = cls.defaults_for(spec.kind, spec.profile)
     return {
-        "train": {**to_dict(TrainConfig()), **spec.train_defaults, **preset.get("train", {})},
+        "train": {**to_dict(TrainConfig()), **spec.train_defaults, **fitted["train"], **preset.get("train", {})},
         "data": {**to_dict(DataConfig()), "dataset": spec.name, **preset.get("data", {})},
-        "model": {**to_dict(cls.Config()), **cls.presets.get(spec.kind, {}), **preset.get("model", {})},
+        "model": {**to_dict(cls.Config()), **fitted["model"], **preset.get("model", {})},
     }
 
 

@@ -75,7 +75,7 @@ def train_or_reuse(name: str, model: str, dataset: str, path, overrides: dict, w
 
 
 # settings that do not change what a run learns: a run may be re-used when only these differ
-_INCIDENTAL = {"device", "log_every", "ckpt_every", "sample_every", "grid_size", "keep_checkpoints", "data_dir",
+_INCIDENTAL = {"device", "threads", "log_every", "ckpt_every", "sample_every", "grid_size", "keep_checkpoints", "data_dir",
                "download"}
 
 
