@@ -183,16 +183,20 @@ def test_sync_bn_without_several_cuda_processes_is_a_clear_error(tmp_path):
         Trainer(model, data, cfgs["train"], RunDir(tmp_path / "run"))
 
 
-def test_threads_one_on_points_by_default_as_set_otherwise_and_restored():
+def test_threads_one_on_small_data_by_default_as_set_otherwise_and_restored():
     import torch
 
     from genlab.trainer import cpu_threads
 
-    before = torch.get_num_threads()
-    with cpu_threads(0, "points"):
-        assert torch.get_num_threads() == 1  # tiny networks: more threads only wait on each other
-    with cpu_threads(0, "image"):
+    outer = torch.get_num_threads()
+    torch.set_num_threads(2)  # as PyTorch chooses on a 2-core machine (the tests may run with one)
+    before = 2
+    for small in [(2,), (1, 8, 8), (3, 8, 8)]:
+        with cpu_threads(0, small):
+            assert torch.get_num_threads() == 1  # tiny networks: more threads only wait on each other
+    with cpu_threads(0, (1, 28, 28)):
         assert torch.get_num_threads() == before  # PyTorch's default, untouched
-    with cpu_threads(3, "image"):
+    with cpu_threads(3, (2,)):
         assert torch.get_num_threads() == 3
     assert torch.get_num_threads() == before
+    torch.set_num_threads(outer)

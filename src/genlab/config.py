@@ -38,8 +38,8 @@ class TrainConfig:
     # phase's gradients against underflow)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     compile: bool = False  # torch.compile every network (CPU needs a C++ compiler)
-    # CPU threads of PyTorch's operations while training; 0: 1 on 2-D points (their networks are too small for
-    # more to help: a GAN on ring8 took 7x longer with 2 threads on a busy 2-core machine), else PyTorch's default
+    # CPU threads of PyTorch's operations while training; 0: 1 on small data (2-D points, 8x8 images: their
+    # networks are too small for more to help, trainer.cpu_threads), else PyTorch's default
     threads: int = 0
     # evaluation during training (genlab.live_eval): `genlab evaluate`'s metrics on a checkpoint saved every
     # eval_every steps ('epoch': at each epoch's end) and at the end, as eval rows of metrics.jsonl; `best`
