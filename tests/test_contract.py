@@ -478,6 +478,6 @@ def test_defaults_per_kind_of_data_set_valid_fields_and_are_applied(name):
         for section, values in sections.items():
             for key, value in values.items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    other = value + 1 if isinstance(value, int) else value * 2
+                    other = value + 1 if isinstance(value, int) else value / 2
                     given = make_configs(name, dataset, {f"{section}.{key}": str(other)})
                     assert getattr(given[section], key) == other, (name, kind, section, key)

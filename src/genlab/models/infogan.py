@@ -109,7 +109,12 @@ class InfoGAN(GAN):
     Config = InfoGANConfig
     description = ("InfoGAN (Chen et al. 2016): categorical and continuous codes whose mutual information with "
                    "the samples a Q head on D's body maximizes; genlab pictures draws traversals")
-    presets = {"points": {"model": {"lr_g": 1e-3, "lr_d": 1e-3}}}
+    # the 8x8 digits: the paper's 28x28 networks (256-256-1024 body) let D win within 200 updates and the code
+    # never reaches the samples (log K - CE stays at 0); with one 128-unit layer and G at Adam 1e-3, 1,500
+    # updates bring log K - CE to 2.294 +- 0.002 of log 10 = 2.303 and the test digits' code clusters to purity
+    # 0.427 +- 0.019 against 0.192 +- 0.002 for shuffled labels (seeds 0, 1, 2; the README's InfoGAN paragraph)
+    presets = {"points": {"model": {"lr_g": 1e-3, "lr_d": 1e-3}},
+               "small-image": {"model": {"hidden": (128,), "hidden_dim": 128, "lr_g": 1e-3}}}
 
     def __init__(self, cfg: InfoGANConfig, info: DataInfo):
         if cfg.pack > 1:
