@@ -85,7 +85,7 @@ def test_the_table_is_a_compare_table_with_labels_estimates_and_the_checks_as_se
     assert t.rows[0][4] == Estimate(301.0, 1.0) and t.rows[1][2] == 2
     md = t.markdown()
     assert "| beta | anneal | seeds | diverged | NLL (nats) ↓ | active units ↑ | KL term (nats) |" in md
-    assert "| 0.5 | none | 2 | 0 | **301 +- 1** |" in md  # the best NLL in bold
+    assert "| 0.5 | none | 2 | 0 | **301.0 +- 1.0** |" in md  # the best NLL in bold
     assert "## What theory guarantees (computed checks)" in md and md.count("- [x]") == 2
     assert "## Other patterns, as measured (not checks)" in md and "NLL (nats): best at beta=0.5" in md
     assert "wall time: 1.0 min" in md

@@ -39,8 +39,8 @@ def test_columns_are_ordered_by_kind_with_directions_scales_and_one_floor_row():
     assert view.labels == ["run", "model", "nll_nats ↓", "bits_per_dim ↓", "fid ↓", "kid ×1000 ↓", "kid_std ×1000",
                            "precision ↑", "recall ↑", "density", "modes ↑", "num_modes", "hq_percent ↑", "score"]
     md = table.markdown()
-    assert "| vae | vae | **90 +- 0.5** | **0.09** | 40 | 30 | 1 | 0.6 | 0.5 | 1 | 6 | 8 | 50 | 1 |" in md
-    assert "| gan | gan | 95 +- 0.5 | 0.095 | **30** | **20** | 1 | **0.8** | 0.5 | 1 | **8** | 8 | 50 | 1 |" in md
+    assert "| vae | vae | **90.0 +- 0.5** | **0.09** | 40 | 30 | 1 | 0.6 | 0.5 | 1 | 6 | 8 | 50 | 1 |" in md
+    assert "| gan | gan | 95.0 +- 0.5 | 0.095 | **30** | **20** | 1 | **0.8** | 0.5 | 1 | **8** | 8 | 50 | 1 |" in md
     assert "| *real vs real* |  |  |  | 1.25 | 0.2 | 0.1 | 0.9 | 0.9 | 1.1 |  |  |  |  |" in md
     assert sum("real vs real" in line for line in md.splitlines() if line.startswith("|")) == 1
     assert any(n.startswith("kid, kid_std: shown multiplied") for n in table.shown().notes)
@@ -77,10 +77,10 @@ def test_a_floor_that_differs_between_runs_stays_a_column_and_split_columns_mark
 
 
 def test_a_scale_applies_only_where_it_makes_small_numbers_readable():
-    """KID in the domain classifier's features is often above 1: x1000 would print it in the thousands."""
-    runs = [_run("vae", 40.0, 5.65, 0.6, 90.0, 6), _run("gan", 30.0, 4.79, 0.8, 95.0, 8)]
+    """KID in the domain classifier's features can pass 100: x1000 would print it with six digits."""
+    runs = [_run("vae", 40.0, 156.5, 0.6, 90.0, 6), _run("gan", 30.0, 4.79, 0.8, 95.0, 8)]
     view = compare(runs, ["kid"]).shown()
     assert view.labels == ["run", "model", "kid ↓", "kid_std ×1000"]  # kid_std (0.001) is still scaled
     md = compare(runs, ["kid"]).markdown()
-    assert "| vae | vae | 5.65 | 1 |" in md and "| gan | gan | **4.79** | 1 |" in md
+    assert "| vae | vae | 156.5 | 1 |" in md and "| gan | gan | **4.79** | 1 |" in md
     assert "| *real vs real* |  | 0.0002 | 0.1 |" in md  # each floor at the scale of the column it sits under

@@ -174,7 +174,7 @@ def test_a_cache_folder_that_cannot_be_written_only_means_nothing_is_stored(tmp_
 def test_tables_are_written_without_importing_torch():
     """compare.Table (what every reproduction and sweep writes its table with) needs no metric registry."""
     code = ("import sys; from genlab.compare import Estimate, Table; "
-            "t = Table(['a', 'b'], [['x', Estimate(1.0, 0.1)]]); assert '1 +- 0.1' in t.markdown(); "
+            "t = Table(['a', 'b'], [['x', Estimate(1.0, 0.1)]]); assert '1.00 +- 0.10' in t.markdown(); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr

@@ -148,7 +148,7 @@ def test_table_rows_best_setting_and_diverged_seeds():
     assert best_row(rows, objective) is rows[1]
     t = table(rows, ["beta"], objective, "T", "intro", ["a note"])
     md = t.markdown()
-    assert "| 1 | 2 | 0 | 11 +- 1 |" in md and "| 4 | 1 | 1 | **8** |" in md and "fid ↓" in md
+    assert "| 1 | 2 | 0 | 11.0 +- 1.0 |" in md and "| 4 | 1 | 1 | **8** |" in md and "fid ↓" in md
     assert "best setting (fid, lower is better): **beta=4**, fid = 8" in md and "- a note" in md
     records = list(csv.DictReader(io.StringIO(t.csv())))  # the CSV from the same object: raw numbers
     assert records[0] == {"beta": "1", "seeds": "2", "diverged": "0", "fid": "11.0", "fid_se": "1.0"}

@@ -119,13 +119,13 @@ class Table:
         return Shown(columns, labels, rows, best, floor, notes)
 
     def _scale(self, h: str) -> float:
-        """The factor a column is shown at: its declared scale where that makes small numbers readable (every
-        number of the column below 1, as KID in Inception features), else 1 (KID in the domain classifier's
-        features is often above 1, and x1000 would print it in thousands)."""
+        """The factor a column is shown at: its declared scale (KID x1000, for the small numbers of Inception
+        features) unless it would print a number of five digits or more before the point (KID in the domain
+        classifier's features can pass 100: x1000 would print six digits), then 1."""
         scale = self.scales.get(h, 1)
         shared = [h] + [f for f, of in self.floors.items() if of == h and f in self.header]  # its floor row too
         values = [abs(x) for c in shared for x in map(number, self._column_values(c)) if x is not None]
-        return scale if scale == 1 or (values and max(values) < 1) else 1
+        return scale if scale == 1 or (values and max(values) * scale < 1e4) else 1
 
     def _column_values(self, h: str) -> list:
         """The distinct values a column holds (None left out)."""
@@ -240,11 +240,28 @@ def _fmt(v: Any, spec: str = ".4g") -> str:
     if v is None:
         return "-"
     if isinstance(v, Estimate):
-        text = _float(v.value, spec) if v.se is None else f"{_float(v.value, spec)} +- {_float(v.se, spec)}"
+        text = _float(v.value, spec) if v.se is None else with_error(v.value, v.se, spec)
         return f"{text} ({v.note})" if v.note else text
     if isinstance(v, float):
         return _float(v, spec)
     return str(v)
+
+
+def with_error(value: float, se: float, spec: str = ".4g") -> str:
+    """`value +- se` with as many digits as the error supports (by default), by the Particle Data Group's rule:
+    the error's three leading digits 100-354 give it two significant digits, 355-949 one, 950-999 are rounded
+    up to two (0.0966 -> 0.10); the value is rounded to the same decimal place (128.62 +- 1.641: 128.6 +- 1.6;
+    15.67 +- 0.3333: 15.7 +- 0.3). A format `spec` other than the default is used for both as it is."""
+    if spec != ".4g" or not (math.isfinite(value) and math.isfinite(se)) or se <= 0:
+        return f"{_float(value, spec)} +- {_float(se, spec)}"
+    mantissa, exponent = f"{se:.2e}".split("e")
+    leading, exponent = round(float(mantissa) * 100), int(exponent)  # 966, -2 for 0.0966
+    digits = 2 if leading < 355 else 1
+    if leading >= 950:
+        digits, exponent, se = 2, exponent + 1, 10.0 ** (exponent + 1)
+    places = digits - 1 - exponent  # decimal places of both (negative: rounded to tens, hundreds ...)
+    shown = max(places, 0)
+    return f"{round(value, places):.{shown}f} +- {round(se, places):.{shown}f}"
 
 
 def _float(v: float, spec: str) -> str:

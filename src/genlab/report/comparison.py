@@ -54,9 +54,9 @@ def _metric_table(views: list[RunView]):
 
 def _metric_cell(v, best: bool) -> Cell:
     """A metric's cell: its number (an estimate with its standard error), bold where it is the column's best."""
-    from ..compare import Estimate, number
+    from ..compare import Estimate, number, with_error
 
-    text = esc(f"{fmt(v.value)} +- {fmt(v.se)}" if isinstance(v, Estimate) and v.se is not None else fmt(number(v)))
+    text = esc(with_error(v.value, v.se) if isinstance(v, Estimate) and v.se is not None else fmt(number(v)))
     return Cell(f"<strong>{text}</strong>" if best else text, number(v), "num best" if best else "num")
 
 
