@@ -481,3 +481,14 @@ def test_defaults_per_kind_of_data_set_valid_fields_and_are_applied(name):
                     other = value + 1 if isinstance(value, int) else value / 2
                     given = make_configs(name, dataset, {f"{section}.{key}": str(other)})
                     assert getattr(given[section], key) == other, (name, kind, section, key)
+
+
+def test_a_length_asked_for_replaces_the_default_length_whole():
+    """unrolled's default on points is a number of steps: --epochs N must still give N epochs."""
+    from genlab.api import make_configs
+
+    assert make_configs("unrolled", "ring8")["train"].steps == 2500
+    asked = make_configs("unrolled", "ring8", {"epochs": "2"})["train"]
+    assert (asked.epochs, asked.steps) == (2, 0)
+    assert make_configs("unrolled", "ring8", {"steps": "7", "epochs": "0"})["train"].steps == 7
+    assert make_configs("unrolled", "ring8", train={"epochs": 3})["train"].steps == 0

@@ -49,6 +49,9 @@ def make_configs(model: str, dataset: str, overrides: Optional[dict[str, str]] =
             raise ConfigError(f"model {model!r} has no preset {preset_name!r}; its presets: {choices}")
         preset = cls.named_presets[preset_name]
     fitted = cls.defaults_for(spec.kind, spec.profile)  # the model's defaults for this kind of data
+    given = {k.rpartition(".")[2].replace("-", "_") for k in [*overrides, *(train or {})]}
+    if given & {"epochs", "steps"}:  # a length asked for replaces the default length whole (epochs or steps)
+        fitted["train"] = {k: v for k, v in fitted["train"].items() if k not in ("epochs", "steps")}
     sections = {
         "train": TrainConfig(**{**spec.train_defaults, **fitted["train"], **(train or {}), **preset.get("train", {})}),
         "data": DataConfig(**{"dataset": dataset, **preset.get("data", {})}),
