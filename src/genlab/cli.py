@@ -547,7 +547,8 @@ def _model_options(name: str) -> str:
     if cls.named_presets:
         text += f"presets (--preset NAME): {', '.join(sorted(cls.named_presets))}\n"
     for kind, sections in cls.presets.items():
-        changes = [f"{k}={v}" for values in sections.values() for k, v in values.items()]
+        changes = [f"{k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}"  # as KEY=VALUE takes it
+                   for values in sections.values() for k, v in values.items()]
         text += f"on {kind} data the defaults change: {', '.join(changes)}\n"
     text += f"\nmodel options (KEY=VALUE on `genlab train {name}`):\n" + format_options(options(cls.Config))
     text += "\ntraining options (the same for every model):\n" + format_options(options(TrainConfig))
