@@ -5,7 +5,8 @@
 - vae: the 784-512-20 MLP VAE (Bernoulli likelihood), batch 128: the network and batch size of the
   well-known VAE library that trains at about 14,000 images/s on a 2-core machine (TARGETS.md section 5).
 - a hand-written PyTorch loop on the same network and data (no trainer), to show the trainer's overhead.
-- gan (DCGAN networks on 28x28), batch 128: images/s counted over the discriminator's real batches.
+- gan (DCGAN networks on 28x28), batch 128: images/s counted over the discriminator's real batches; beside
+  it the same step as a bare PyTorch loop on copies of the same networks (the trainer's overhead on a GAN).
 - the VAE family on the same 784-512-20 MLP, batch 128: beta-vae, cvae, vr (K=5) and iwae with K = 1, 5, 50;
   images/s and decoder rows/s (images x K): IWAE with K samples should cost about K times the decoder work.
 - one training step of every GAN-family model (DCGAN networks on 28x28, batch 128, each model's own
@@ -94,6 +95,44 @@ def plain_loop(data_x: torch.Tensor, batch_size: int, seconds: float) -> float:
         opt.step()
 
     return timed(step, batch_size, seconds)
+
+
+def bare_gan_loop(gan: Trainer, batch_size: int, seconds: float) -> float:
+    """genlab's `gan` step written as a bare PyTorch loop on copies of the same networks and data: D on a real
+    batch and on G(z) without G's graph, then G through D on fresh noise with D's weights frozen, Adam as the
+    model's config, non-saturating loss; the reference for the trainer's overhead on a GAN."""
+    import copy
+
+    import torch.nn.functional as F
+
+    G, D = copy.deepcopy(gan.model.generator), copy.deepcopy(gan.model.discriminator)
+    cfg = gan.model.cfg
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+    data_x, n, noise = gan.data.x, gan.data.x.shape[0], cfg.noise_dim
+    state = {"perm": torch.randperm(n), "pos": 0}
+    ones, zeros = torch.ones(batch_size), torch.zeros(batch_size)
+
+    def step():
+        if state["pos"] + batch_size > n:
+            state["perm"], state["pos"] = torch.randperm(n), 0
+        real = data_x[state["perm"][state["pos"]: state["pos"] + batch_size]]
+        state["pos"] += batch_size
+        with torch.no_grad():
+            fake = G(torch.randn(batch_size, noise))
+        d_loss = (F.binary_cross_entropy_with_logits(D(real).squeeze(-1), ones)
+                  + F.binary_cross_entropy_with_logits(D(fake).squeeze(-1), zeros))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        D.requires_grad_(False)
+        g_loss = F.binary_cross_entropy_with_logits(D(G(torch.randn(batch_size, noise))).squeeze(-1), ones)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+
+    return timed(step, batch_size, seconds, warmup=5)
 
 
 def step_row(model: str, dataset: str, extra: dict, device: str, seconds: float, tmp: str) -> tuple:
@@ -202,6 +241,10 @@ def main() -> None:
         if args.only in (None, "gan"):
             gan = trainer_for("gan", dataset, {**extra, "net": "conv"}, 128, args.device, tmp)
             rows.append(("gan with DCGAN nets 28x28, batch 128", timed(gan.train_step, 128, args.seconds, warmup=5)))
+            if args.device == "cpu":
+                bare = bare_gan_loop(gan, 128, args.seconds)
+                rows.append(("gan with DCGAN nets 28x28, batch 128 (bare PyTorch loop)", bare,
+                             f"(the trainer runs at {rows[-1][1] / bare:.2f}x of it)"))
             for model in GAN_FAMILY:  # the plain gan is the row above
                 rows.append(step_row(model, dataset, extra, args.device, args.seconds, tmp))
         if args.only in (None, "hybrid"):
