@@ -8,7 +8,8 @@ import json
 import pytest
 
 from genlab.cli import main
-from genlab.reproduce.mode_collapse import ENTRIES, mean_se
+from genlab.reproduce import mean_se
+from genlab.reproduce.mode_collapse import ENTRIES
 
 
 def test_mean_and_standard_error():

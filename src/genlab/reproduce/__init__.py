@@ -74,6 +74,39 @@ def train_or_reuse(name: str, model: str, dataset: str, path, overrides: dict, w
     return "trained"
 
 
+def map_jobs(fn, jobs: list, workers: int):
+    """fn over jobs, in this process (workers = 1) or each in a fresh process, at most `workers` at once
+    (``genlab.pool``: a stop reaches the runs), yielding the results as runs finish."""
+    if workers == 1 or len(jobs) <= 1:
+        yield from map(fn, jobs)
+        return
+    from ..pool import in_processes
+
+    yield from in_processes([(fn, (j,)) for j in jobs], min(workers, len(jobs)), "the reproduction")
+
+
+def names_from(text: str, choices, what: str) -> list[str]:
+    """The comma-separated names of `text`, each one of `choices` (else a one-line error listing them)."""
+    from ..errors import ConfigError
+
+    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))  # each once
+    bad = [n for n in names if n not in choices]
+    if bad or not names:
+        raise ConfigError(f"unknown {what} {', '.join(bad) or '(none given)'}; choose from: {', '.join(choices)}")
+    return names
+
+
+def mean_se(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error (sample std / sqrt(n); 0 for one value)."""
+    import math
+
+    import numpy as np
+
+    v = np.asarray(values, dtype=np.float64)
+    se = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
+    return float(v.mean()), se
+
+
 # settings that do not change what a run learns: a run may be re-used when only these differ
 _INCIDENTAL = {"device", "threads", "log_every", "ckpt_every", "sample_every", "grid_size", "keep_checkpoints", "data_dir",
                "download"}

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Optional
 
 from ..errors import ConfigError, NonFiniteLossError
 from ..report.study import write_study_report
-from . import REPRODUCTIONS, Reproduction, check_same_settings, train_or_reuse
-from .mode_collapse import _map, mean_se
+from . import (REPRODUCTIONS, Reproduction, check_same_settings, map_jobs, mean_se, names_from,
+               train_or_reuse)
 
 if TYPE_CHECKING:
     from ..compare import Table
@@ -98,14 +98,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                "with --jobs 1; the cores shared out with more)")
     p.add_argument("--device", default="auto", choices=["cpu", "cuda", "auto"])
     p.add_argument("--data-dir", help="look here first for the image datasets' files")
-
-
-def _names(text: str, choices: list[str], what: str) -> list[str]:
-    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    bad = [n for n in names if n not in choices]
-    if bad or not names:
-        raise ConfigError(f"unknown {what} {', '.join(bad) or '(none given)'}; choose from: {', '.join(choices)}")
-    return names
 
 
 def family(cls) -> str:
@@ -176,8 +168,8 @@ def run(args: argparse.Namespace) -> int:
     from .. import models as _models  # noqa: F401  (registration)
 
     preset = PRESETS[args.preset]
-    models = _names(args.models, MODELS.names(), "model") if args.models else MODELS.names()
-    datasets = _names(args.datasets, list(_dataset_names()), "dataset")
+    models = names_from(args.models, MODELS.names(), "model") if args.models else MODELS.names()
+    datasets = names_from(args.datasets, list(_dataset_names()), "dataset")
     seeds = preset.seeds if args.seeds is None else args.seeds
     epochs = preset.image_epochs if args.epochs is None else args.epochs
     steps = preset.steps if args.steps is None else args.steps
@@ -222,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
           f"{len(skipped) * seeds} left out) in {out / 'runs'}", flush=True)
     results: dict[tuple[str, str], list[Result]] = {(m, d): [] for m in models for d in datasets}
     started = time.time()
-    for r in _map(run_job, jobs, args.jobs):
+    for r in map_jobs(run_job, jobs, args.jobs):
         results[(r.job.model, r.job.dataset)].append(r)
         print(f"[{r.job.model} {r.job.dataset} seed {r.job.seed}] {r.message}", flush=True)
     minutes = (time.time() - started) / 60

@@ -317,10 +317,10 @@ def run_job(job: Job) -> tuple[Job, dict]:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from .mode_collapse import _map, _names, mean_se
+    from . import map_jobs, mean_se, names_from
 
     preset = PRESETS[args.preset]
-    names = _names(args.divergences, ORDER, "divergence") if args.divergences else list(ORDER)
+    names = names_from(args.divergences, ORDER, "divergence") if args.divergences else list(ORDER)
     seeds, steps = args.seeds or preset.seeds, args.steps or preset.steps
     if seeds < 1 or steps < 1 or args.jobs < 1:
         raise ConfigError("--seeds, --steps and --jobs must be at least 1")
@@ -332,7 +332,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"[divergence-fit] direct fits by quadrature: {time.time() - t0:.1f} s", flush=True)
     train = Training(steps)
     learned: dict[str, list[dict]] = {n: [] for n in names}
-    for job, r in _map(run_job, [Job(n, s, mixture, train) for n in names for s in range(seeds)], args.jobs):
+    for job, r in map_jobs(run_job, [Job(n, s, mixture, train) for n in names for s in range(seeds)], args.jobs):
         learned[job.name].append(r)
         print(f"[{job.name} seed {job.seed}] mu {r['mu']:.4f}, sigma {r['sigma']:.4f}, F {r['bound']:.4f} "
               f"(direct: {direct[job.name].mu:.4f}, {direct[job.name].sigma:.4f})", flush=True)

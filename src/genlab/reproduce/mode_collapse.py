@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, NonFiniteLossError
 from ..report.study import write_study_report
-from . import REPRODUCTIONS, Reproduction, train_or_reuse, write_table
+from . import REPRODUCTIONS, Reproduction, map_jobs, mean_se, names_from, train_or_reuse, write_table
 
 if TYPE_CHECKING:
     from ..compare import Estimate, Table
@@ -130,19 +130,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
 
 
-def _names(text: str, choices, what: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if n not in choices]
-    if bad or not names:
-        raise ConfigError(f"unknown {what} {', '.join(bad) or '(none given)'}; choose from: {', '.join(choices)}")
-    return names
-
-
 def run(args: argparse.Namespace) -> int:
     preset = PRESETS[args.preset]
-    entries = (_names(args.models, ENTRIES, "model entry") if args.models else
+    entries = (names_from(args.models, ENTRIES, "model entry") if args.models else
                [n for n, e in ENTRIES.items() if args.preset in e.presets])
-    datasets = _names(args.datasets, DATASETS, "dataset")
+    datasets = names_from(args.datasets, DATASETS, "dataset")
     seeds = args.seeds or preset.seeds
     steps = args.steps or preset.steps
     if seeds < 1 or steps < 1:
@@ -165,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
                                 args.threads))
     results: dict[tuple[str, str], list[dict]] = {(n, d): [] for n in entries for d in datasets}
     t0 = time.time()
-    for job, ev, message in _map(run_job, jobs, args.jobs):
+    for job, ev, message in map_jobs(run_job, jobs, args.jobs):
         if ev is not None:
             results[(job.name, job.dataset)].append(ev)
         print(f"[{job.name} {job.dataset} seed {job.seed}] {message}", flush=True)
@@ -211,28 +203,6 @@ def run_job(job: Job) -> tuple[Job, dict | None, str]:
     return job, ev, (f"{what} ({job.overrides['steps']} steps, {time.time() - started:.0f} s): {ev['modes']}/"
                      f"{ev['num_modes']} modes, {ev['hq_percent']:.1f}% high quality, reverse KL {ev['reverse_kl']:.3f}; "
                      f"Voronoi {ev['voronoi_cells']}/{ev['num_modes']} cells, KL(U || h) {ev['voronoi_kl']:.3f}")
-
-
-def _map(fn, jobs: list, workers: int):
-    """fn over jobs, in this process (workers = 1) or in `workers` fresh processes, yielding as runs finish."""
-    if workers == 1 or len(jobs) <= 1:
-        yield from map(fn, jobs)
-        return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
-        for fut in as_completed([pool.submit(fn, j) for j in jobs]):
-            yield fut.result()
-
-
-def mean_se(values: list[float]) -> tuple[float, float]:
-    """Mean and standard error (sample std / sqrt(n); 0 for one value)."""
-    import numpy as np
-
-    v = np.asarray(values, dtype=np.float64)
-    se = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
-    return float(v.mean()), se
 
 
 def summarize(results: dict, entries: list[str], datasets: list[str], steps: int, seeds: int) -> list[dict]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
@@ -110,52 +109,12 @@ def run_trials(trials: list[Trial], devices: list[str], jobs: int) -> Iterator[T
         for trial in trials:
             yield run_trial(trial, devices[0])
         return
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from ..pool import in_processes
 
-    cpus = os.cpu_count() or 1
-    threads = max(1, cpus // jobs)
-    pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), max_tasks_per_child=1)
-    finished = False
-    try:
-        with _stopped_by_sigterm():
-            pending = {pool.submit(_run_in_child, t, devices[i % len(devices)],
-                                   threads if devices[i % len(devices)] == "cpu" else 0) for i, t in enumerate(trials)}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-            finished = True
-    finally:
-        if not finished:  # stopped or failed: the running trials save a checkpoint and stop (their locks go too)
-            for process in list((pool._processes or {}).values()):
-                if process.is_alive():
-                    process.terminate()  # SIGTERM, which the trainer turns into a checkpoint and a clean exit
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-@contextmanager
-def _stopped_by_sigterm():
-    """SIGTERM (what `kill` and job schedulers send) stops the sweep as Ctrl-C does, rather than killing this
-    process alone and leaving its trial processes running with their run directories locked."""
-    import signal
-    import threading
-
-    from ..trainer import Interrupted
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise Interrupted(f"the sweep was stopped by {signal.Signals(signum).name}; the trials that were running "
-                          f"saved a checkpoint: run the same command again to finish", 128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    calls = [(_run_in_child, (t, devices[i % len(devices)], threads if devices[i % len(devices)] == "cpu" else 0))
+             for i, t in enumerate(trials)]
+    yield from in_processes(calls, jobs, "the sweep")
 
 
 def parse_devices(text: str) -> list[str]:
