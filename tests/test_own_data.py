@@ -127,7 +127,8 @@ def test_pictures_of_a_model_that_needs_no_data_do_not_ask_where_it_went(tmp_pat
 
     data = npz(tmp_path / "d.npz", x=RNG.integers(0, 256, (200, 64), dtype=np.uint8), y=RNG.integers(0, 3, 200))
     run = tmp_path / "run"
-    assert main(["train", "gan", "--dataset", "npz", f"path={data}", "--steps", "2", "hidden=8", "--out", str(run)]) == 0
+    assert main(["train", "gan", "--dataset", "npz", f"path={data}", "--steps", "2", "hidden=8",
+                 "--out", str(run)]) == 0
     (tmp_path / "d.npz").unlink()
     assert main(["pictures", str(run)]) == 0  # a GAN's pictures are drawn from its samples alone
     run_vae = tmp_path / "vae"

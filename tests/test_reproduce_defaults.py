@@ -27,8 +27,8 @@ INFOS = {"ring8": RING, "grid25": GRID, "fashion-mnist": IMAGES}
 def test_families_are_read_from_the_model_classes():
     from genlab.registry import MODELS
 
-    known = {"GAN": ("gan", "dcgan", "wgan-gp", "fgan", "unrolled", "cgan"), "hybrid": ("aae", "bigan", "alphagan", "vaegan"),
-             "VAE": ("vae", "iwae", "beta-vae", "cvae", "vr")}
+    known = {"GAN": ("gan", "dcgan", "wgan-gp", "fgan", "unrolled", "cgan"),
+             "hybrid": ("aae", "bigan", "alphagan", "vaegan"), "VAE": ("vae", "iwae", "beta-vae", "cvae", "vr")}
     assert {m: family(MODELS.get(m)) for names in known.values() for m in names} == \
         {m: f for f, names in known.items() for m in names}
 

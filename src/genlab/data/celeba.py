@@ -202,7 +202,8 @@ def celeba_files(cfg: DataConfig) -> list[Path]:
 
 
 register_dataset(DatasetSpec(
-    name=NAME, kind="image", profile="image-64", load=load_celeba, available=celeba_available, files=celeba_files, recipe=RECIPE,
+    name=NAME, kind="image", profile="image-64", load=load_celeba, available=celeba_available, files=celeba_files,
+    recipe=RECIPE,
     description="CelebA faces, 64x64 colour (108 px centre crop), labels: the Male attribute (162,770 train / "
                 "19,962 test); downloaded (1.4 GB), or path=img_align_celeba.zip or a folder",
 ))

@@ -96,7 +96,8 @@ def _register(base: str, what: str) -> None:
         return Availability(found.present, f"built from {base}: {found.where}")
 
     register_dataset(DatasetSpec(
-        name=f"color-{base}", kind="image", profile="image-28", load=_from_idx(base), available=available, files=spec.files, recipe=RECIPE,
+        name=f"color-{base}", kind="image", profile="image-28", load=_from_idx(base), available=available,
+        files=spec.files, recipe=RECIPE,
         description=f"{what}, each tinted with a random colour (object or background; seeded); built from {base}",
     ))
 

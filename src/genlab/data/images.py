@@ -137,7 +137,8 @@ _fashion_load, _fashion_avail, _fashion_files = _idx_dataset(
     "fashion-mnist", idx_files(FASHION_MIRRORS, FASHION_MD5), FASHION_CLASSES, FASHION_HINTS
 )
 register_dataset(DatasetSpec(
-    name="fashion-mnist", kind="image", profile="image-28", load=_fashion_load, available=_fashion_avail, files=_fashion_files,
+    name="fashion-mnist", kind="image", profile="image-28", load=_fashion_load, available=_fashion_avail,
+    files=_fashion_files,
     description="Fashion-MNIST, 28x28 grey clothing, 10 classes (60,000 train / 10,000 test); "
                 "download or Debian package dataset-fashion-mnist",
 ))
@@ -192,7 +193,8 @@ def cifar10_files(cfg: DataConfig) -> list[Path]:
 
 
 register_dataset(DatasetSpec(
-    name=CIFAR_NAME, kind="image", profile="image-32", load=load_cifar10, available=cifar10_available, files=cifar10_files,
+    name=CIFAR_NAME, kind="image", profile="image-32", load=load_cifar10, available=cifar10_available,
+    files=cifar10_files,
     description="CIFAR-10, 32x32 colour photos, 10 classes (50,000 train / 10,000 test); downloaded (162 MB)",
 ))
 

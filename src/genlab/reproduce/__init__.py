@@ -97,19 +97,17 @@ def names_from(text: str, choices, what: str) -> list[str]:
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:
-    """Mean and standard error (sample std / sqrt(n); 0 for one value)."""
-    import math
+    """Mean and standard error over seeds (``sweep.results.mean_se``) as the reproductions' CSVs write them: a
+    standard error of 0 for one value."""
+    from ..sweep.results import mean_se as over_seeds
 
-    import numpy as np
-
-    v = np.asarray(values, dtype=np.float64)
-    se = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
-    return float(v.mean()), se
+    mean, se = over_seeds(values)
+    return mean, 0.0 if se is None else se
 
 
 # settings that do not change what a run learns: a run may be re-used when only these differ
-_INCIDENTAL = {"device", "threads", "log_every", "ckpt_every", "sample_every", "grid_size", "keep_checkpoints", "data_dir",
-               "download"}
+_INCIDENTAL = {"device", "threads", "log_every", "ckpt_every", "sample_every", "grid_size", "keep_checkpoints",
+               "data_dir", "download"}
 
 
 def check_same_settings(path, model: str, dataset: str, overrides: dict) -> None:

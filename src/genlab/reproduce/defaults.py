@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Optional
 
 from ..errors import ConfigError, NonFiniteLossError
 from ..report.study import write_study_report
-from . import (REPRODUCTIONS, Reproduction, check_same_settings, map_jobs, mean_se, names_from,
-               train_or_reuse)
+from ..sweep.results import mean_se  # None for the standard error of one seed
+from . import REPRODUCTIONS, Reproduction, check_same_settings, map_jobs, names_from, train_or_reuse
 
 if TYPE_CHECKING:
     from ..compare import Table
@@ -87,7 +87,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         f"digits for a toy check)")
     p.add_argument("--seeds", type=int, help="seeds 0..N-1 (default: the preset's, 1; 3 for the issue's 3-seed "
                                              "target: mean +- standard error)")
-    p.add_argument("--epochs", type=int, help="epochs on image data (default: the preset's, 3; 0: the defaults' length)")
+    p.add_argument("--epochs", type=int,
+                   help="epochs on image data (default: the preset's, 3; 0: the defaults' length)")
     p.add_argument("--steps", type=int, help="every run this many steps instead of its defaults' length (a smoke test)")
     p.add_argument("--n", type=int, help="samples for FID and classes on images (default: the preset's, 10,000)")
     p.add_argument("--out", default="runs/defaults", help="folder for the runs, the table and the pictures (a new "
@@ -303,8 +304,7 @@ def _numbers(results: list[Result], key: str) -> list[float]:
 
 
 def _mean(results: list[Result], key: str) -> Optional[float]:
-    values = _numbers(results, key)
-    return mean_se(values)[0] if values else None
+    return mean_se(_numbers(results, key))[0]
 
 
 def _cell(results: list[Result], key: str, first: bool):
@@ -318,7 +318,7 @@ def _cell(results: list[Result], key: str, first: bool):
         return ("diverged" if diverged else None) if first else None
     mean, se = mean_se(values)
     note = f"{diverged} of {len(results)} seeds diverged" if diverged and first else ""
-    return Estimate(mean, se if len(values) > 1 else None, note)
+    return Estimate(mean, se, note)
 
 
 def columns(datasets: list[str], infos: dict, seeds: int) -> list[tuple[str, str, str, str, str]]:

@@ -152,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
         for dataset in datasets:
             for seed in range(seeds):
                 overrides = {"hidden": preset.hidden, **ENTRIES[name].overrides, "steps": str(n_steps), "epochs": "0",
-                             "seed": str(seed), "device": args.device, "threads": str(args.threads), "sample_every": "0",
-                             "log_every": "250"}
+                             "seed": str(seed), "device": args.device, "threads": str(args.threads),
+                             "sample_every": "0", "log_every": "250"}
                 jobs.append(Job(name, dataset, seed, str(out / "runs" / f"{name}-{dataset}-s{seed}"), overrides,
                                 args.threads))
     results: dict[tuple[str, str], list[dict]] = {(n, d): [] for n in entries for d in datasets}
