@@ -5,7 +5,10 @@
 Times ``log_weights_all`` (the function behind ``genlab evaluate --metrics nll``) on binarized Fashion-MNIST
 test images (random binary images when the dataset is not on this machine), and prints the time, the
 decoder's matrix-multiply rate, and the machine's own float32 matrix-multiply rate measured on the same
-shapes: the arithmetic floor. With --run, the model of a trained run directory is timed instead of a
+shapes: the arithmetic floor. Beside it, the elementwise work no implementation of this estimator avoids,
+timed on the same shapes: the decoder's hidden activations and the Bernoulli likelihood's softplus over
+every output pixel of every sample (a transcendental function per number, as many numbers as the last
+matrix product makes). With --run, the model of a trained run directory is timed instead of a
 freshly initialised one (the cost does not depend on the weights). --n below 10000 projects to 10,000.
 """
 
@@ -22,6 +25,7 @@ from genlab.config import DataConfig
 from genlab.data.base import DataInfo, load_data
 from genlab.errors import DataError
 from genlab.metrics.importance import ROWS_PER_BATCH, log_weights_all
+from timing import seconds_per_call  # benchmarks/timing.py
 
 
 def test_images(n: int) -> tuple[torch.Tensor, str]:
@@ -44,6 +48,23 @@ def matmul_rate(rows: int, sizes: list[tuple[int, int]], seconds: float = 3.0) -
             torch.mm(h, w.t())
         n += 1
     return n * flop / (time.perf_counter() - t0) / 1e9
+
+
+def elementwise_seconds(model, rows: int, seconds: float = 3.0) -> float:
+    """Seconds per chunk of `rows` samples of the decoder's hidden activations and of the likelihood's
+    softplus over its outputs, summed per sample: the elementwise part of the floor."""
+    linears = [m for m in model.decoder.modules() if isinstance(m, torch.nn.Linear)]
+    acts = [m for m in model.decoder.modules() if isinstance(m, (torch.nn.Tanh, torch.nn.ReLU, torch.nn.LeakyReLU,
+                                                                 torch.nn.ELU, torch.nn.Sigmoid))]
+    hidden = [torch.randn(rows, m.out_features) for m in linears[:-1]]
+    out = torch.randn(rows, linears[-1].out_features)
+
+    def work():
+        for act, h in zip(acts, hidden):
+            act(h)
+        torch.nn.functional.softplus(out).sum(-1)
+
+    return seconds_per_call(work, seconds)
 
 
 def main() -> None:
@@ -78,6 +99,11 @@ def main() -> None:
     print(f"decoder matmuls: {per_image / 1e9:.2f} GFLOP per image, {flop / seconds / 1e9:.0f} GFLOP/s overall "
           f"({flop / floor / 1e9 / seconds * 100:.0f}% of the time in matrix products); the machine's matmul on "
           f"these shapes: {floor:.0f} GFLOP/s, a floor of {per_image * 1e4 / floor / 1e9 / 60:.2f} min for 10,000 images")
+    chunks = len(x) * args.k / ROWS_PER_BATCH
+    products, elementwise = flop / floor / 1e9, chunks * elementwise_seconds(model, ROWS_PER_BATCH)
+    print(f"time / matmul floor: {seconds / products:.2f}x; the hidden activations and the likelihood's softplus "
+          f"alone take {elementwise:.1f} s ({elementwise / products:.0%} of the products' time): time / (products + "
+          f"those) {seconds / (products + elementwise):.2f}x")
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,11 @@ given to both), then both are scored by the same importance-sampling estimator (
 ``log_weights_all``: log-mean-exp of K weights per test image) on the same binarized test images and noise.
 Prints the training time and images/s of each (genlab: its trainer's clock; pythae: ``trainer.train()``
 wall time, which includes its per-epoch logging and final save) and the test NLL with its standard error.
+
+And the floor, measured in the same run on the same shapes: the matrix products of one training step
+(forward, and backward for the weights and for every input but the images') and, apart, one step of the
+fused Adam update over the same parameters, which every trainer of this net pays and no matrix product
+counts. genlab's share of the floor is (images x floor per step) / genlab's training time.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from genlab.config import DataConfig
 from genlab.data.base import load_data
 from genlab.losses import bernoulli_log_prob, diag_gaussian_log_density, iwae_bound, std_normal_log_density
 from genlab.metrics.importance import log_weights_all
+from genlab.models.vae import Terms
+from timing import seconds_per_call  # benchmarks/timing.py
 
 
 def binarized_fashion(path: Path) -> dict[str, np.ndarray]:
@@ -49,13 +56,15 @@ class PythaeScorer:
     def __init__(self, encoder, decoder):
         self.encoder, self.decoder = encoder, decoder
 
-    def log_weights(self, x, k, y=None, generator=None):
+    def terms(self, x, k, y=None, generator=None):
+        """log p(x | z_k) and log q(z_k | x) - log p(z_k), (B, K) each (``models.vae.Terms``)."""
         out = self.encoder(x)
         mu, logvar = out.embedding, out.log_covariance  # (B, Z)
         z = mu.unsqueeze(1) + torch.randn(mu.shape[0], k, mu.shape[1], generator=generator) * (0.5 * logvar).exp().unsqueeze(1)
         logits = self.decoder.logits(z.reshape(-1, z.shape[-1])).view(x.shape[0], k, *x.shape[1:])
         log_px = bernoulli_log_prob(x.unsqueeze(1), logits, x.dim() - 1)  # (B, K)
-        return log_px + std_normal_log_density(z) - diag_gaussian_log_density(z, mu.unsqueeze(1), logvar.unsqueeze(1))
+        kl = diag_gaussian_log_density(z, mu.unsqueeze(1), logvar.unsqueeze(1)) - std_normal_log_density(z)
+        return Terms(log_px, kl)
 
 
 def train_pythae(x_train: np.ndarray, epochs: int, out: Path):
@@ -94,6 +103,31 @@ def train_pythae(x_train: np.ndarray, epochs: int, out: Path):
     t0 = time.perf_counter()
     trainer.train()
     return model, time.perf_counter() - t0
+
+
+LAYERS = [(784, 512), (512, 40), (20, 512), (512, 784)]  # the encoder's and the decoder's linear layers
+
+
+def step_floor(batch: int, seconds: float = 3.0) -> tuple[float, float]:
+    """Seconds per training step of (the matrix products alone, the fused Adam update alone) for the VAE's
+    layers at `batch`: forward, the weights' gradients, and the inputs' gradients of all layers but the first."""
+    xs = [torch.randn(batch, i) for i, _ in LAYERS]
+    ws = [torch.randn(o, i) for i, o in LAYERS]
+    gs = [torch.randn(batch, o) for _, o in LAYERS]
+
+    def products():
+        for j, (x, w, g) in enumerate(zip(xs, ws, gs)):
+            torch.mm(x, w.t())  # forward
+            torch.mm(g.t(), x)  # dL/dW
+            if j:
+                torch.mm(g, w)  # dL/dx
+
+    params = [torch.nn.Parameter(torch.randn(o, i)) for i, o in LAYERS] + [torch.nn.Parameter(torch.randn(o))
+                                                                         for _, o in LAYERS]
+    for q in params:
+        q.grad = torch.randn_like(q)
+    adam = torch.optim.Adam(params, lr=1e-3, fused=True)
+    return seconds_per_call(products, seconds), seconds_per_call(adam.step, seconds)
 
 
 def score(model, x: torch.Tensor, k: int) -> tuple[float, float]:
@@ -139,6 +173,12 @@ def main() -> None:
     for name, secs, (nll, se) in (("genlab", g_time, g_nll), ("pythae", p_time, p_nll)):
         print(f"{name:8s} {secs:8.1f} {n_train * args.epochs / secs:9,.0f} {nll:8.2f} +- {se:.2f}")
     print(f"genlab trains {p_time / g_time:.1f}x faster; its NLL is {g_nll[0] - p_nll[0]:+.2f} nats from pythae's")
+    steps = math.ceil(n_train / 128) * args.epochs
+    mm, adam = step_floor(128)
+    print(f"floor on this machine, same shapes: matrix products {mm * 1e3:.2f} ms a step, fused Adam {adam * 1e3:.2f} ms "
+          f"a step; for {steps} steps {mm * steps:.1f} s + {adam * steps:.1f} s. genlab runs at "
+          f"{mm * steps / g_time:.0%} of the matrix-product floor ({(mm + adam) * steps / g_time:.0%} of products + "
+          f"Adam); pythae at {mm * steps / p_time:.0%} ({(mm + adam) * steps / p_time:.0%})")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ from genlab.api import make_configs
 from genlab.data.base import Batch, DataInfo
 from genlab.models.base import Step
 from genlab.errors import ConfigError
-from genlab.losses import (diag_gaussian_log_density, elbo_bound, gaussian_kl_std_normal, iwae_bound,
-                           renyi_bound, std_normal_log_density)
+from genlab.losses import (bernoulli_log_prob, diag_gaussian_log_density, elbo_bound, gaussian_kl_std_normal,
+                           iwae_bound, renyi_bound, std_normal_log_density)
 from genlab.metrics.importance import importance_terms, log_weights_all
 from genlab.models.beta_vae import kl_weight
 from genlab.models.iwae import IWAE, IWAEConfig
@@ -51,6 +51,24 @@ def test_bounds_agree_at_k1_and_renyi_interpolates():
     for hi, lo in zip(values, values[1:]):
         assert (hi >= lo - 1e-5).all()
     assert (iwae_bound(lw) >= elbo_bound(lw)).all()
+
+
+def test_bernoulli_log_prob_is_the_bernoulli_density_with_one_x_for_k_samples_or_one_each():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(5, 7, 1, 4, 3, generator=g) * 4  # (B, K, C, H, W)
+    x = torch.rand(5, 1, 1, 4, 3, generator=g)  # one x per row, in [0, 1], shared by the K samples
+    # x log p + (1 - x) log (1 - p), summed over the event, in double precision
+    p = torch.sigmoid(logits.double())
+    expected = (x * p.log() + (1 - x) * (1 - p).log()).sum((-3, -2, -1))
+    torch.testing.assert_close(bernoulli_log_prob(x, logits, 3).double(), expected, rtol=1e-5, atol=1e-4)
+    # the same numbers when x is given once per sample (the elementwise path)
+    torch.testing.assert_close(bernoulli_log_prob(x.expand_as(logits).clone(), logits, 3),
+                               bernoulli_log_prob(x, logits, 3), rtol=1e-5, atol=1e-4)
+    # and the gradient through the shared path is the elementwise one
+    a, b = logits.clone().requires_grad_(), logits.clone().requires_grad_()
+    bernoulli_log_prob(x, a, 3).sum().backward()
+    bernoulli_log_prob(x.expand_as(logits).clone(), b, 3).sum().backward()
+    torch.testing.assert_close(a.grad, b.grad)
 
 
 def test_iwae_with_k1_and_the_same_noise_is_the_vae_elbo():

@@ -59,8 +59,18 @@ def std_normal_log_density(z: torch.Tensor) -> torch.Tensor:
 
 def bernoulli_log_prob(x: torch.Tensor, logits: torch.Tensor, event_dims: Optional[int] = None) -> torch.Tensor:
     """log Bernoulli(x; sigmoid(logits)) = x l - softplus(l), summed over the event dims; x may be in [0, 1]
-    and broadcasts against the logits (no copy of x per importance sample)."""
+    and broadcasts against the logits (no copy of x per importance sample).
+
+    When one x (B, 1, *event) serves K logits (B, K, *event), as in importance sampling, sum x l is a batched
+    matrix-vector product rather than an elementwise pass and a sum over B K D numbers: NLL with K = 5000 on
+    the IWAE paper's model spent about a tenth of its time there (benchmarks/nll.py)."""
     logits = logits.float()
+    n = logits.dim() - 1 if event_dims is None else event_dims
+    if logits.dim() == n + 2 and x.dim() == n + 2 and x.shape[1] == 1 < logits.shape[1] \
+            and x.shape[0] == logits.shape[0] and x.shape[2:] == logits.shape[2:]:
+        b, k = logits.shape[:2]
+        xl = torch.bmm(logits.reshape(b, k, -1), x.reshape(b, -1, 1).to(logits.dtype)).squeeze(-1)  # (B, K)
+        return xl - F.softplus(logits).reshape(b, k, -1).sum(-1)
     return _sum_events(x * logits - F.softplus(logits), event_dims)
 
 
