@@ -11,7 +11,8 @@ two ways on one thread:
 
 Prints milliseconds per step of all R runs both ways, their ratio (above 1: batching is faster), and the same
 step's matrix products alone (every forward and backward pass of Algorithm 1 over the linear layers, on the
-same shapes), the floor neither way can go below. Both ways are timed in one process, alternately, by the process's CPU clock.
+same shapes), the floor neither way can go below. Both ways are timed in one process, alternately, by the
+process's CPU clock.
 Last, what that floor means for `genlab reproduce mode-collapse --preset quick`: a lower bound on its wall
 time on 2 cores from the entries whose every update does at least the plain GAN's products (the gan, dcgan,
 cgan, fgan, infogan and bigan entries, at the quick preset's 1,500 updates, 3 seeds, 2 datasets), counting
@@ -122,6 +123,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, 1 thread; {args.model} on ring8, {overrides}")
     print(f"{'R':>3s} {'one after another':>18s} {'together (vmap)':>16s} {'ratio':>6s} {'products alone':>15s}")
     with tempfile.TemporaryDirectory() as tmp:
+        per_update = matmul_floor(trainers(args.model, overrides, 1, tmp)[0].model, 512, args.seconds / 3)
         for r in (int(v) for v in args.runs.split(",")):
             group = trainers(args.model, overrides, r, tmp)
             together = Together(trainers(args.model, overrides, r, tmp))
@@ -140,9 +142,7 @@ def main() -> None:
                 joint[1] += 1
                 index += 1
             a, b = solo[0] / solo[1], joint[0] / joint[1]
-            floor = r * matmul_floor(group[0].model, 512, args.seconds / 3)
-            print(f"{r:3d} {a * 1e3:15.1f} ms {b * 1e3:13.1f} ms {a / b:6.2f} {floor * 1e3:12.1f} ms")
-            per_update = floor / r
+            print(f"{r:3d} {a * 1e3:15.1f} ms {b * 1e3:13.1f} ms {a / b:6.2f} {r * per_update * 1e3:12.1f} ms")
     if args.model == "gan":
         from genlab.reproduce.mode_collapse import DATASETS, ENTRIES, PRESETS
 

@@ -42,12 +42,13 @@ def matmul_rate(rows: int, sizes: list[tuple[int, int]], seconds: float = 3.0) -
     """float32 GFLOP/s of the decoder's matrix products alone, at the chunk size the estimator uses."""
     hs = [torch.randn(rows, i) for i, _ in sizes]
     ws = [torch.randn(o, i) for i, o in sizes]
-    flop, t0, n = 2 * rows * sum(i * o for i, o in sizes), time.perf_counter(), 0
-    while time.perf_counter() - t0 < seconds:
+    flop = 2 * rows * sum(i * o for i, o in sizes)
+
+    def products():
         for h, w in zip(hs, ws):
             torch.mm(h, w.t())
-        n += 1
-    return n * flop / (time.perf_counter() - t0) / 1e9
+
+    return flop / seconds_per_call(products, seconds) / 1e9
 
 
 def elementwise_seconds(model, rows: int, seconds: float = 3.0) -> float:

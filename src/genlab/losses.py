@@ -62,8 +62,9 @@ def bernoulli_log_prob(x: torch.Tensor, logits: torch.Tensor, event_dims: Option
     and broadcasts against the logits (no copy of x per importance sample).
 
     When one x (B, 1, *event) serves K logits (B, K, *event), as in importance sampling, sum x l is a batched
-    matrix-vector product rather than an elementwise pass and a sum over B K D numbers: NLL with K = 5000 on
-    the IWAE paper's model spent about a tenth of its time there (benchmarks/nll.py)."""
+    matrix-vector product rather than an elementwise pass and a sum over B K D numbers (on one thread, x l
+    over a 2000 x 784 chunk took 2.4 ms against 0.16 ms for the product; the NLL benchmark's end-to-end gain
+    was within its noise on a loaded machine)."""
     logits = logits.float()
     n = logits.dim() - 1 if event_dims is None else event_dims
     if logits.dim() == n + 2 and x.dim() == n + 2 and x.shape[1] == 1 < logits.shape[1] \
