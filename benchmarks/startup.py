@@ -29,11 +29,16 @@ COMMANDS = [["--help"], ["train", "--help"], ["reproduce", "--help"], ["explain"
 STORED = {"models", "metrics"}  # answered from the cache after their first call
 
 
-def seconds(words: list[str], env: dict) -> float:
-    """The wall time of one process running `python WORDS...`."""
+def seconds(words: list[str], env: dict) -> float | None:
+    """The wall time of one process running `python WORDS...`; None when it fails (a command that an older
+    revision given to --against does not have)."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, *words], env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    done = subprocess.run([sys.executable, *words], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started if done.returncode == 0 else None
+
+
+def median_text(times: list[float | None]) -> str:
+    return "     (fails)" if None in times else f"{statistics.median(times):>12.2f} s"
 
 
 def main() -> None:
@@ -66,7 +71,7 @@ def main() -> None:
                         if not fresh and i == 0:
                             seconds(["-m", "genlab", *command], env)  # stores the listing
                         times[label].append(seconds(["-m", "genlab", *command], env))
-                figures = " ".join(f"{statistics.median(v):>12.2f} s" for v in times.values())
+                figures = " ".join(median_text(v) for v in times.values())
                 print(f"{'genlab ' + ' '.join(command) + note:<40} {figures}", flush=True)
     finally:
         if args.against:

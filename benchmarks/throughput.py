@@ -11,6 +11,8 @@
   images/s and decoder rows/s (images x K): IWAE with K samples should cost about K times the decoder work.
 - one training step of every GAN-family model (DCGAN networks on 28x28, batch 128, each model's own
   k / n_critic / unrolling): images/s = real images the step draws (batch x phases that draw data) per second.
+- points: the unrolled GAN's step on ring8 (128-128 MLPs, batch 512, one thread) at K = 0, 1 and 5, each as a multiple of
+  the plain gan's step on the same nets, and what each unrolled discriminator update adds.
 - one training step of every hybrid (vaegan, aae, bigan, alphagan on 28x28 with DCGAN networks; cyclegan on
   fashion-inverted with its residual translators), batch 128, images/s counted the same way.
 Falls back to random 28x28 images when the dataset is not on this machine (said in the output).
@@ -148,6 +150,38 @@ def step_row(model: str, dataset: str, extra: dict, device: str, seconds: float,
             timed(tr.train_step, drawn, seconds, warmup=3))
 
 
+def unrolled_rows(device: str, seconds: float, tmp: str) -> list[tuple]:
+    """The unrolled GAN's step on ring8 (the paper's 128-128 MLPs, batch 512) at K = 0, 1 and 5 unrolled D
+    updates, each as a multiple of the plain gan's step on the same nets: what one unrolled update adds. One
+    thread, as `genlab train` uses on points (more only contend on nets this small), timed by the process's CPU
+    clock, so that other work on a shared machine changes the ratios little."""
+    global CLOCK
+    threads, clock = torch.get_num_threads(), CLOCK
+    torch.set_num_threads(1)
+    CLOCK = time.process_time
+    try:
+        return unrolled_costs(device, seconds, tmp)
+    finally:
+        torch.set_num_threads(threads)
+        CLOCK = clock
+
+
+def unrolled_costs(device: str, seconds: float, tmp: str) -> list[tuple]:
+    over = {"hidden": "128,128", "lr_schedule": "constant"}
+    gan = trainer_for("gan", "ring8", over, 512, device, tmp)
+    base = 1 / timed(gan.train_step, 1, seconds, warmup=20)
+    rows = [("gan step, ring8, 128-128 MLPs, batch 512", 512 / base, f"({base * 1e3:.2f} ms a step)")]
+    cost = {}
+    for k in (0, 1, 5):
+        tr = trainer_for("unrolled", "ring8", {**over, "unroll_steps": str(k)}, 512, device, f"{tmp}/k{k}")
+        cost[k] = 1 / timed(tr.train_step, 1, seconds, warmup=20)
+        rows.append((f"unrolled K={k} step, same nets and batch", 512 / cost[k],
+                     f"({cost[k] * 1e3:.2f} ms a step: {cost[k] / base:.2f}x the gan step)"))
+    rows.append(("each unrolled D update adds (K=1 to 5)", 512 / ((cost[5] - cost[1]) / 4),
+                 f"({(cost[5] - cost[1]) / 4 / base:.2f}x a gan step)"))
+    return rows
+
+
 def pick_dataset(name: str) -> tuple[str, dict]:
     """`name` when its files are here, else an npz of random 28x28 images (said in the output)."""
     try:
@@ -187,15 +221,21 @@ def against(rev: str, models: list[str], args) -> None:
                     out = subprocess.run([sys.executable, __file__, "--row", model, "--cpu-clock",
                                           "--seconds", str(args.seconds),
                                           "--dataset", args.dataset, "--device", args.device],
-                                         env=env, capture_output=True, text=True, check=True).stdout
-                    name, ips = out.strip().splitlines()[-1].rsplit("\t", 1)
-                    best.setdefault(model, {"name": name})[label] = max(best.get(model, {}).get(label, 0.0),
-                                                                      float(ips))
+                                         env=env, capture_output=True, text=True)
+                    row = best.setdefault(model, {"name": model})
+                    if out.returncode:  # a model the older revision lacks (or cannot build): no figure
+                        row.setdefault(label, None)
+                        continue
+                    name, ips = out.stdout.strip().splitlines()[-1].rsplit("\t", 1)
+                    row["name"] = name
+                    row[label] = max(row.get(label) or 0.0, float(ips))
         width = max(len(b["name"]) for b in best.values())
         print(f"{'':<{width}}  {rev:>12}  {'this checkout':>13}  ratio")
         for model, b in best.items():
-            print(f"{b['name']:<{width}}  {b[rev]:>12,.0f}  {b['this checkout']:>13,.0f}  "
-                  f"{b['this checkout'] / b[rev]:.2f}x")
+            old_ips, new_ips = b[rev], b["this checkout"]
+            ratio = f"{new_ips / old_ips:.2f}x" if old_ips and new_ips else "-"
+            print(f"{b['name']:<{width}}  {old_ips or 0:>12,.0f}  {new_ips or 0:>13,.0f}  {ratio}"
+                  + ("  (absent or failing at one of the two)" if ratio == "-" else ""))
         print(f"(images per CPU-second, one thread, best of {args.repeats} alternating runs of {args.seconds:g} s)")
     finally:
         subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(old / "tree")],
@@ -207,7 +247,8 @@ def main() -> None:
     p.add_argument("--dataset", default="fashion-mnist")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--only", choices=["vae", "gan", "hybrid"], help="only the rows of one family")
+    p.add_argument("--only", choices=["vae", "gan", "hybrid", "points"],
+                   help="only the rows of one family (points: the unrolled GAN's step against the GAN's on ring8)")
     p.add_argument("--against", metavar="REV", help="also measure git revision REV (step rows of --only gan/hybrid)")
     p.add_argument("--repeats", type=int, default=2, help="with --against: alternating runs per version")
     p.add_argument("--row", help=argparse.SUPPRESS)  # one model's step row, printed as NAME<TAB>IMAGES/S
@@ -247,6 +288,8 @@ def main() -> None:
                              f"(the trainer runs at {rows[-1][1] / bare:.2f}x of it)"))
             for model in GAN_FAMILY:  # the plain gan is the row above
                 rows.append(step_row(model, dataset, extra, args.device, args.seconds, tmp))
+        if args.only in (None, "points"):
+            rows += unrolled_rows(args.device, args.seconds, tmp)
         if args.only in (None, "hybrid"):
             for model in HYBRIDS:
                 rows.append(step_row(model, dataset, extra, args.device, args.seconds, tmp))
