@@ -52,7 +52,9 @@ class BiGANConfig(HybridConfig):
 class BiGAN(AutoencodingGAN):
     Config = BiGANConfig
     description = "BiGAN / ALI (Donahue et al. 2016, Dumoulin et al. 2016): D on pairs (x, E(x)) vs (G(z), z)"
-    presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}}}
+    # 2-D points: Adam 1e-3 decayed linearly to zero over the run. Seed 0, 5,850 steps (ring8 modes / % high
+    # quality; grid25 modes / %): constant 8/8 42.2%, 25/25 48.2%; linear 8/8 54.0%, 23/25 33.8%
+    presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}, "train": {"lr_schedule": "linear"}}}
 
     def stochastic(self) -> bool:
         return self.cfg.posterior == "gaussian"
