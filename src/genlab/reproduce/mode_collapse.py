@@ -75,7 +75,7 @@ ENTRIES: dict[str, Entry] = {
     "wgan": Entry("wgan", cost=0.5, note="weight clipping 0.01, RMSProp 5e-5, n_critic 5"),
     "wgan-gp": Entry("wgan-gp", {"lr_g": "1e-4", "lr_d": "1e-4", "lr_schedule": "constant"}, cost=0.5,
                      note="the paper's settings: gradient penalty 10, Adam 1e-4 (0, 0.9), n_critic 5"),
-    "unrolled": Entry("unrolled", cost=0.25, note="5 unrolled SGD steps of D"),
+    "unrolled": Entry("unrolled", {"lr_schedule": "constant"}, cost=0.25, note="5 unrolled SGD steps of D"),
     "infogan": Entry("infogan", note="InfoGAN: a 10-category and 2 continuous codes, lambda 1, Q on D's body"),
     # the forward-KL model: no adversary
     "vae": Entry("vae", {"latent_dim": "2", "learn_sigma": "true"},
