@@ -84,7 +84,8 @@ ENTRIES: dict[str, Entry] = {
     "vae": Entry("vae", {"latent_dim": "2", "learn_sigma": "true"},
                  note="VAE with a Gaussian likelihood whose scale it learns, 2-D latent: the forward KL through the ELBO"),
     # the hybrids (GitHub issue 6): GANs with an encoder
-    "aae": Entry("aae", note="adversarial autoencoder: the GAN acts on the codes, the decoder learns by reconstruction"),
+    "aae": Entry("aae", {"posterior": "deterministic"},
+                 note="adversarial autoencoder: the GAN acts on the codes, the decoder learns by reconstruction"),
     "bigan": Entry("bigan", {"lr_schedule": "constant"}, note="BiGAN / ALI: D on joint pairs (x, z), Adam 1e-3"),
     "alphagan": Entry("alphagan", note="alpha-GAN: L1 reconstruction + data and code discriminators"),
 }
