@@ -11,8 +11,8 @@
   images/s and decoder rows/s (images x K): IWAE with K samples should cost about K times the decoder work.
 - one training step of every GAN-family model (DCGAN networks on 28x28, batch 128, each model's own
   k / n_critic / unrolling): images/s = real images the step draws (batch x phases that draw data) per second.
-- points: the unrolled GAN's step on ring8 (128-128 MLPs, batch 512, one thread) at K = 0, 1 and 5, each as a multiple of
-  the plain gan's step on the same nets, and what each unrolled discriminator update adds.
+- points: the unrolled GAN's step on ring8 (128-128 MLPs, batch 512, one thread) at K = 0, 1 and 5, each as a
+  multiple of the plain gan's step on the same nets, and what each unrolled discriminator update adds.
 - one training step of every hybrid (vaegan, aae, bigan, alphagan on 28x28 with DCGAN networks; cyclegan on
   fashion-inverted with its residual translators), batch 128, images/s counted the same way.
 Falls back to random 28x28 images when the dataset is not on this machine (said in the output).
@@ -49,14 +49,15 @@ MLP_VAE = {"hidden": "512", "latent_dim": "20", "net": "mlp"}
 CLOCK = time.perf_counter  # --row --cpu-clock: process CPU time, for comparisons on a shared machine
 
 
-def timed(step, batch_size: int, seconds: float, warmup: int = 20) -> float:
+def timed(step, batch_size: int, seconds: float, warmup: int = 20, clock=None) -> float:
+    clock = clock or CLOCK
     for _ in range(warmup):
         step()
-    n, t0 = 0, CLOCK()
-    while CLOCK() - t0 < seconds:
+    n, t0 = 0, clock()
+    while clock() - t0 < seconds:
         step()
         n += 1
-    return n * batch_size / (CLOCK() - t0)
+    return n * batch_size / (clock() - t0)
 
 
 def trainer_for(model: str, dataset: str, overrides: dict, batch_size: int, device: str, tmp: str) -> Trainer:
@@ -155,30 +156,23 @@ def unrolled_rows(device: str, seconds: float, tmp: str) -> list[tuple]:
     updates, each as a multiple of the plain gan's step on the same nets: what one unrolled update adds. One
     thread, as `genlab train` uses on points (more only contend on nets this small), timed by the process's CPU
     clock, so that other work on a shared machine changes the ratios little."""
-    global CLOCK
-    threads, clock = torch.get_num_threads(), CLOCK
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    CLOCK = time.process_time
     try:
-        return unrolled_costs(device, seconds, tmp)
+        over = {"hidden": "128,128", "lr_schedule": "constant"}
+        cost = {}  # seconds a step: the gan's, then the unrolled GAN's at each K
+        for k in ("gan", 0, 1, 5):
+            model, extra = ("gan", {}) if k == "gan" else ("unrolled", {"unroll_steps": str(k)})
+            tr = trainer_for(model, "ring8", {**over, **extra}, 512, device, f"{tmp}/k{k}")
+            cost[k] = 1 / timed(tr.train_step, 1, seconds, warmup=20, clock=time.process_time)
     finally:
         torch.set_num_threads(threads)
-        CLOCK = clock
-
-
-def unrolled_costs(device: str, seconds: float, tmp: str) -> list[tuple]:
-    over = {"hidden": "128,128", "lr_schedule": "constant"}
-    gan = trainer_for("gan", "ring8", over, 512, device, tmp)
-    base = 1 / timed(gan.train_step, 1, seconds, warmup=20)
-    rows = [("gan step, ring8, 128-128 MLPs, batch 512", 512 / base, f"({base * 1e3:.2f} ms a step)")]
-    cost = {}
-    for k in (0, 1, 5):
-        tr = trainer_for("unrolled", "ring8", {**over, "unroll_steps": str(k)}, 512, device, f"{tmp}/k{k}")
-        cost[k] = 1 / timed(tr.train_step, 1, seconds, warmup=20)
-        rows.append((f"unrolled K={k} step, same nets and batch", 512 / cost[k],
-                     f"({cost[k] * 1e3:.2f} ms a step: {cost[k] / base:.2f}x the gan step)"))
-    rows.append(("each unrolled D update adds (K=1 to 5)", 512 / ((cost[5] - cost[1]) / 4),
-                 f"({(cost[5] - cost[1]) / 4 / base:.2f}x a gan step)"))
+    rows = [("gan step, ring8, 128-128 MLPs, batch 512", 512 / cost["gan"], f"({cost['gan'] * 1e3:.2f} ms a step)")]
+    rows += [(f"unrolled K={k} step, same nets and batch", 512 / cost[k],
+              f"({cost[k] * 1e3:.2f} ms a step: {cost[k] / cost['gan']:.2f}x the gan step)") for k in (0, 1, 5)]
+    per_update = (cost[5] - cost[1]) / 4
+    rows.append(("each unrolled D update adds (K=1 to 5)", 512 / per_update,
+                 f"({per_update / cost['gan']:.2f}x a gan step)"))
     return rows
 
 
