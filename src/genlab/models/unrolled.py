@@ -43,7 +43,8 @@ class UnrolledConfig(GANConfig):
 class UnrolledGAN(GAN):
     Config = UnrolledConfig
     description = "unrolled GAN (Metz et al. 2016): G's loss through K unrolled D updates (functional calls)"
-    # 2-D points: the paper's 128-128 MLPs and a length that takes minutes (a step costs about 8 GAN steps).
+    # 2-D points: the paper's 128-128 MLPs and a length that takes minutes (a K = 5 step costs 6 to 7 GAN
+    # steps: `benchmarks/throughput.py --only points`).
     # Searched on ring8 (2,500 steps, seed 0; modes / % high quality): lr_g, lr_d = 1e-3, 1e-3: 6/8, 1.3%;
     # 1e-3, 2e-4: 8/8, 54.0%; 2e-4, 1e-3: 1/8 (collapsed); 2e-4, 2e-4: 8/8, 15.0%. Decayed linearly to zero
     # (ring8; grid25 modes / %): 1e-3, 2e-4: 8/8, 74.0%; 18/25, 1.8% (constant: 19/25); 1e-3, 1e-4: 8/8, 69.8%;
