@@ -69,8 +69,15 @@ class FGAN(GAN):
     # linear 5e-4 with gamma 1: 8/8 73.2%, 24/25 2.9%; gamma 3: 8/8 69.3%, 20/25 4.0%; gamma 10: 8/8 44.2%,
     # 24/25 4.7% (gamma 10 at lr_g, lr_d in {2e-4, 5e-4}^2: 22 to 24 grid modes). Above 5e-4 KL's
     # f*(t) = exp(t - 1) overflows.
+    # Images: reverse KL with the same light penalty. With KL, G's gradient is weighted by exp(T - 1) at its
+    # samples, which vanishes once the critic tells them apart: on Fashion-MNIST (3 epochs, seed 0, 10,000 samples,
+    # FID in the domain classifier's features / classes found) KL gave FID 664.5 and 1 of 10 classes (G's loss
+    # stuck at -5e-13); KL with gamma 1: 470.6; KL with the f-GAN paper's generator heuristic (gen_loss=ns):
+    # 226.6, with gamma 1: 337.9 (shapeless blobs); reverse KL with gamma 1: 72.2, all 10 classes (the gan
+    # at its defaults: 73.9). Reverse KL's G descends 1 - V at its samples, a gradient that never vanishes.
     presets = {"points": {"model": {"critic_penalty": 1.0, "lr_g": 5e-4, "lr_d": 5e-4},
-                          "train": {"lr_schedule": "linear"}}}
+                          "train": {"lr_schedule": "linear"}},
+               "image": {"model": {"divergence": "reverse-kl", "critic_penalty": 1.0}}}
 
     def __init__(self, cfg: FGANConfig, info: DataInfo):
         super().__init__(cfg, info)
