@@ -56,8 +56,12 @@ class WGAN(GAN):
     # 0.05: 3/8, 0.2%; clip 0.1: 1/8; 3,000 steps: clip 0.01 7/8, 3.2%; 18/25, 1.5%; clip 0.005 6/8, 0.6%;
     # 256-256 at 5e-4, linear: 6/8, 0.5%. A clipped critic is too weak to pull samples onto 0.02-wide modes:
     # no setting tried reaches 5% high quality (wgan-gp's lighter penalty does; see wgan_gp.py).
+    # 28x28 images: RMSProp 5e-4. On Fashion-MNIST after 3 epochs (563 generator steps of n_critic 5; seed 0;
+    # 10,000 samples, FID in the domain classifier's features, class KL): the paper's 5e-5 FID 145.3, 0.40 (no
+    # garment recognizable); 2e-4: 116.1, 0.21; 5e-4: 84.7, 0.09 (all 10 classes in each).
     presets = {"points": {"model": {"hidden": (128, 128), "lr_g": 5e-4, "lr_d": 5e-4},
-                          "train": {"steps": 3000, "lr_schedule": "linear"}}}
+                          "train": {"steps": 3000, "lr_schedule": "linear"}},
+               "image-28": {"model": {"lr_g": 5e-4, "lr_d": 5e-4}}}
     discriminator_bias = False
 
     def __init__(self, cfg: WGANConfig, info):
