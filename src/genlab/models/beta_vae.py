@@ -58,6 +58,12 @@ class BetaVAEConfig(VAEConfig):
 class BetaVAE(VAE):
     Config = BetaVAEConfig
     description = "beta-VAE (Higgins et al. 2017) with linear or cyclical KL annealing (Fu et al. 2019)"
+    # 28x28 images: beta = 2. Searched on Fashion-MNIST, 3 epochs, seed 0, 10,000 samples scored in the domain
+    # classifier's features (FID; classes found; KL of the class histogram to the data's): beta 4 (the default
+    # elsewhere) FID 109.8, class KL 0.34, and one class so rare that a second run found none of it in 10,000
+    # samples (9 of 10 classes); beta 4 with linear annealing 111.4, 0.37; beta 2: 93.5, 0.25; beta 2 with
+    # linear annealing 95.8, 0.29, all 10 classes.
+    presets = {"image-28": {"model": {"beta": 2.0}}}
 
     def beta_at(self, step: Step) -> float:
         c = self.cfg
