@@ -36,6 +36,7 @@ from ..nets import JointCritic
 from ..registry import MODELS
 from .base import Phase, Player, Step
 from .hybrid import AutoencodingGAN, HybridConfig
+from .image_presets import GAN_28
 
 
 @dataclass
@@ -54,7 +55,8 @@ class BiGAN(AutoencodingGAN):
     description = "BiGAN / ALI (Donahue et al. 2016, Dumoulin et al. 2016): D on pairs (x, E(x)) vs (G(z), z)"
     # 2-D points: Adam 1e-3 decayed linearly to zero over the run. Seed 0, 5,850 steps (ring8 modes / % high
     # quality; grid25 modes / %): constant 8/8 42.2%, 25/25 48.2%; linear 8/8 54.0%, 23/25 33.8%
-    presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}, "train": {"lr_schedule": "linear"}}}
+    presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}, "train": {"lr_schedule": "linear"}},
+               "image-28": GAN_28}
 
     def stochastic(self) -> bool:
         return self.cfg.posterior == "gaussian"

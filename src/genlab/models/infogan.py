@@ -42,6 +42,7 @@ from ..nets import MLP, make_decoder, make_encoder, output_activation
 from ..registry import MODELS
 from .base import Step
 from .gan import GAN, AdversarialConfig
+from .image_presets import GAN_28
 
 TRAVERSAL_RANGE = 2.0  # continuous codes are drawn from U(-1, 1) and traversed from -2 to 2
 
@@ -118,7 +119,7 @@ class InfoGAN(GAN):
     # fell to 2/8, with 5,000 steps to 5/8; the old 256-256-1024 body at 5,850 steps took 9 min for 6/8)
     presets = {"points": {"model": {"hidden": (128, 128), "hidden_dim": 128, "lr_g": 1e-3, "lr_d": 1e-3},
                           "train": {"steps": 3000, "lr_schedule": "linear"}},
-               "small-image": {"model": {"hidden": (128,), "hidden_dim": 128, "lr_g": 1e-3}}}
+               "small-image": {"model": {"hidden": (128,), "hidden_dim": 128, "lr_g": 1e-3}}, "image-28": GAN_28}
 
     def __init__(self, cfg: InfoGANConfig, info: DataInfo):
         if cfg.pack > 1:

@@ -26,6 +26,7 @@ from ..losses import gan_discriminator_loss, gan_generator_loss
 from ..registry import MODELS
 from .base import Step
 from .gan import GAN, GANConfig
+from .image_presets import GAN_28
 
 
 @dataclass
@@ -50,7 +51,8 @@ class UnrolledGAN(GAN):
     # (ring8; grid25 modes / %): 1e-3, 2e-4: 8/8, 74.0%; 18/25, 1.8% (constant: 19/25); 1e-3, 1e-4: 8/8, 69.8%;
     # 21/25, 2.4%; 1e-3, 1e-3: 15/25; 1e-3, 5e-4: 19/25; 5e-4, 2e-4: 19/25.
     presets = {"points": {"model": {"hidden": (128, 128), "lr_g": 1e-3, "lr_d": 1e-4},
-                          "train": {"steps": 2500, "lr_schedule": "linear"}}}
+                          "train": {"steps": 2500, "lr_schedule": "linear"}},
+               "image-28": GAN_28}
 
     def loss(self, phase: str, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         if phase == "disc":

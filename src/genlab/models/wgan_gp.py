@@ -33,7 +33,7 @@ from ..losses import gradient_penalty
 from ..registry import MODELS
 from .base import Step
 from .gan import GAN, AdversarialConfig
-from .image_presets import image_presets
+from .image_presets import GAN_28, image_presets
 from .wgan import critic_gap
 
 
@@ -80,7 +80,7 @@ class WGANGP(GAN):
     # 0.05 from a mode from one on it; a lighter penalty lets it.
     presets = {"points": {"model": {"hidden": (128, 128), "lr_g": 1e-3, "lr_d": 1e-3, "gp_weight": 1.0},
                           "train": {"steps": 3000, "lr_schedule": "linear"}},
-               "image-28": {"model": TTUR}}
+               "image-28": {"model": TTUR, **GAN_28}}
     named_presets = {"ttur": {"model": TTUR}, **image_presets("wgan-gp")}
     discriminator_batchnorm = False
     discriminator_bias = False  # cancels in the loss
