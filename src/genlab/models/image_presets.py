@@ -25,8 +25,8 @@ from __future__ import annotations
 # 28x28 images (MNIST, Fashion-MNIST), every GAN-family model and hybrid: 3 epochs, 2,811 updates at batch 64 (for
 # wgan and wgan-gp 563 generator updates of 5 critic updates each). At that length every one measured on
 # Fashion-MNIST (`genlab reproduce defaults --datasets fashion-mnist`: 12 of them, all but cyclegan, which needs
-# two domains) drew all 10 classes at FID 33 to 101 in the domain classifier's features (unrolled: 150, barely
-# recognizable), in 4 to 18 minutes of 2-core CPU time (unrolled, K = 5: 33 sharing the cores, about 20 alone);
+# two domains) drew all 10 classes at FID 33 to 101 in the domain classifier's features (unrolled, K = 3: 80), in
+# 4 to 18 minutes of 2-core CPU time (unrolled: 32 with three other runs on the cores; K = 5 took 20 alone);
 # TrainConfig's 10 epochs would take 15 minutes to an hour. --epochs for more.
 GAN_28 = {"train": {"epochs": 3}}
 
