@@ -139,3 +139,39 @@ def test_pictures_of_a_model_that_needs_no_data_do_not_ask_where_it_went(tmp_pat
     capsys.readouterr()
     assert main(["pictures", str(run_vae)]) == 2  # a VAE's reconstructions need the data
     assert "is not there any more" in capsys.readouterr().err
+
+
+def test_own_data_takes_the_defaults_its_kind_and_size_call_for(tmp_path):
+    """npz points take a model's points defaults (not its image ones), a folder of 32x32 pictures those of 32x32
+    images, 28x28 arrays those of 28x28; an odd size only the kind's; the report's command agrees."""
+    from PIL import Image
+
+    from genlab.data.base import shape_profile
+    from genlab.models.base import GenerativeModel
+    from genlab.registry import DATASETS
+
+    assert [shape_profile("image", s) for s in [(1, 8, 8), (1, 28, 28), (3, 32, 32), (64, 64), (3, 40, 40),
+                                                (28, 32)]] == ["small-image", "image-28", "image-32", "image-64",
+                                                               "", ""]
+    points = npz(tmp_path / "points.npz", x=RNG.normal(size=(50, 2)).astype(np.float32))
+    assert make_configs("fgan", "npz", {"path": points})["model"] == make_configs("fgan", "ring8")["model"]
+    assert make_configs("fgan", "npz", {"path": points})["model"] != make_configs("fgan", "digits")["model"]
+    grey28 = npz(tmp_path / "g.npz", x=RNG.integers(0, 256, (20, 784), dtype=np.uint8))  # flat rows of 28x28
+    assert DATASETS.get("npz").defaults_key(DataConfig(dataset="npz", path=grey28)) == ("image", "image-28")
+    assert make_configs("wgan", "npz", {"path": grey28})["model"] == make_configs("wgan", "fashion-mnist")["model"]
+    (tmp_path / "pics").mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((32, 32, 3), 40 * i, np.uint8)).save(tmp_path / "pics" / f"{i}.png")
+    folder = DATASETS.get("folder")
+    assert folder.defaults_key(DataConfig(dataset="folder", path=str(tmp_path / "pics"))) == ("image", "image-32")
+    assert folder.defaults_key(DataConfig(dataset="folder", path=str(tmp_path / "pics"), image_size=28)) == \
+        ("image", "image-28")
+
+    class Probe(GenerativeModel):  # a model whose defaults differ by profile: which one a dataset gets
+        presets = {"image": {"model": {"a": 1}}, "image-32": {"model": {"a": 32}}, "points": {"model": {"a": 2}}}
+
+    assert Probe.defaults_for(*folder.defaults_key(DataConfig(dataset="folder", path=str(tmp_path / "pics")))) \
+        == {"model": {"a": 32}, "train": {}}
+    # missing files: the kind's defaults, and loading says what is wrong
+    assert make_configs("fgan", "npz", {"path": str(tmp_path / "gone.npz")})["model"] == \
+        make_configs("fgan", "digits")["model"]

@@ -15,7 +15,9 @@ import urllib.error
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Optional
 
+import numpy as np
 import pytest
 
 import genlab.models  # noqa: F401  (registration)
@@ -196,9 +198,9 @@ def test_the_hook_warns_once_when_the_page_cannot_be_written(tmp_path, capsys, m
 # the reproduce command
 
 
-def _round_trip(cfgs: dict, model: str) -> None:
+def _round_trip(cfgs: dict, model: str, data_info: Optional[dict] = None) -> str:
     saved = {"model": model, "preset": cfgs["preset"], "train": to_dict(cfgs["train"]), "data": to_dict(cfgs["data"]),
-             "model_config": to_dict(cfgs["model"])}
+             "model_config": to_dict(cfgs["model"]), **({"data_info": data_info} if data_info else {})}
     command, notes = train_command(saved, "runs/again")
     assert command and not notes
     words = shlex.split(command)
@@ -208,6 +210,16 @@ def _round_trip(cfgs: dict, model: str) -> None:
     assert again["preset"] == cfgs["preset"] and args.out == "runs/again"
     for section in ("train", "data", "model"):
         assert to_dict(again[section]) == to_dict(cfgs[section]), (command, section)
+    return command
+
+
+def test_the_reproduce_command_of_own_data_names_only_what_differs_from_its_kinds_defaults(tmp_path):
+    """A run on the user's npz points took the model's points defaults: the command need not repeat them."""
+    path = str(tmp_path / "p.npz")
+    np.savez(path, x=np.random.default_rng(0).normal(size=(40, 2)).astype(np.float32))
+    command = _round_trip(make_configs("fgan", "npz", {"path": path, "steps": "5"}), "fgan",
+                          {"kind": "points", "shape": [2]})
+    assert "divergence" not in command and "lr_g" not in command and "critic_penalty" not in command, command
 
 
 @pytest.mark.parametrize("model", MODELS.names())

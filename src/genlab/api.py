@@ -22,7 +22,7 @@ from . import models as _models  # noqa: F401  (registers models)
 from .config import DataConfig, TrainConfig, apply_overrides, from_dict, to_dict
 from .data.base import TensorData, load_data
 from .data.fingerprint import check_data_unchanged, data_fingerprint
-from .errors import ConfigError, RunDirError
+from .errors import ConfigError, DataError, RunDirError
 from .load import build_model, load_trained, read_run, resolve_device
 from .registry import DATASETS, MODELS
 from .rundir import RunDir
@@ -48,16 +48,27 @@ def make_configs(model: str, dataset: str, overrides: Optional[dict[str, str]] =
             choices = ", ".join(sorted(cls.named_presets)) or "none"
             raise ConfigError(f"model {model!r} has no preset {preset_name!r}; its presets: {choices}")
         preset = cls.named_presets[preset_name]
-    fitted = cls.defaults_for(spec.kind, spec.profile)  # the model's defaults for this kind of data
     given = {k.rpartition(".")[2].replace("-", "_") for k in [*overrides, *(train or {})]}
-    if given & {"epochs", "steps"}:  # a length asked for replaces the default length whole (epochs or steps)
-        fitted["train"] = {k: v for k, v in fitted["train"].items() if k not in ("epochs", "steps")}
-    sections = {
-        "train": TrainConfig(**{**spec.train_defaults, **fitted["train"], **(train or {}), **preset.get("train", {})}),
-        "data": DataConfig(**{"dataset": dataset, **preset.get("data", {})}),
-        "model": dataclasses.replace(cls.Config(), **{**fitted["model"], **preset.get("model", {})}),
-    }
-    cfgs = apply_overrides(sections, overrides)
+
+    def configs(kind: str, profile: str) -> dict:
+        fitted = cls.defaults_for(kind, profile)  # the model's defaults for this kind of data
+        if given & {"epochs", "steps"}:  # a length asked for replaces the default length whole (epochs or steps)
+            fitted["train"] = {k: v for k, v in fitted["train"].items() if k not in ("epochs", "steps")}
+        sections = {
+            "train": TrainConfig(**{**spec.train_defaults, **fitted["train"], **(train or {}),
+                                    **preset.get("train", {})}),
+            "data": DataConfig(**{"dataset": dataset, **preset.get("data", {})}),
+            "model": dataclasses.replace(cls.Config(), **{**fitted["model"], **preset.get("model", {})}),
+        }
+        return apply_overrides(sections, overrides)
+
+    cfgs = configs(spec.kind, spec.profile)
+    try:  # the user's own files: the defaults their kind and size call for
+        found = spec.defaults_key(cfgs["data"])
+    except DataError:  # files missing or unreadable: loading them says what is wrong
+        found = (spec.kind, spec.profile)
+    if found != (spec.kind, spec.profile):
+        cfgs = configs(*found)
     data = cfgs["data"]
     if data.path or data.data_dir:  # stored resolved, so that the run's files are found from any folder
         cfgs["data"] = dataclasses.replace(data, **{k: str(Path(getattr(data, k)).expanduser().resolve())

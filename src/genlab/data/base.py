@@ -24,8 +24,10 @@ from ..registry import DATASETS
 Kind = Literal["image", "points"]
 # what size of data the models' defaults are chosen for (the keys of a model's ``presets``, beside the kinds):
 # 2-D mixtures, images under 16 px (the 8x8 digits), 28x28 images (MNIST, Fashion-MNIST, their colour
-# versions), 32x32 colour (CIFAR-10), 64x64 colour (CelebA). A user's own files (npz, folder) have only a kind.
+# versions), 32x32 colour (CIFAR-10), 64x64 colour (CelebA). A registered dataset states its profile; the
+# user's own files (npz, folder) get the one their size says (``shape_profile``).
 PROFILES = ("points", "small-image", "image-28", "image-32", "image-64")
+SQUARE_PROFILES = {28: "image-28", 32: "image-32", 64: "image-64"}
 MAX_CLASSES = 100_000  # labels are class indices; a larger one is a mistake (a one-hot of 1e9 needs terabytes)
 Range = Literal["01", "pm1"]
 
@@ -68,10 +70,34 @@ class DatasetSpec:
     files: Optional[Callable[[DataConfig], list[Path]]] = None
     recipe: dict = field(default_factory=dict)  # how a loader turns its files into arrays (change it with the loader)
     profile: str = ""  # one of PROFILES, where the dataset's size is known before loading it ("": the kind only)
+    # for data whose kind and size only its files tell (the user's npz or folder): (kind, the examples' shape:
+    # (..., H, W) images, (D,) points) read from the files as cheaply as they allow
+    probe: Optional[Callable[[DataConfig], tuple[Kind, tuple[int, ...]]]] = None
 
     def __post_init__(self):
         if self.profile and self.profile not in PROFILES:
             raise ValueError(f"dataset {self.name!r}: profile {self.profile!r} is not one of {PROFILES}")
+
+    def defaults_key(self, cfg: DataConfig) -> tuple[str, str]:
+        """(kind, profile) whose defaults a model takes on this data (``GenerativeModel.defaults_for``): the
+        registry's, or what the user's files hold: npz points take the points defaults, a folder of 32x32
+        pictures those of 32x32 images."""
+        if self.probe is None:
+            return self.kind, self.profile
+        kind, shape = self.probe(cfg)
+        return kind, shape_profile(kind, shape)
+
+
+def shape_profile(kind: str, shape) -> str:
+    """The profile of data of `kind` whose examples have `shape` ((..., H, W) images, (D,) points): points;
+    small-image under 16 px; image-28, image-32 or image-64 for those square sizes; "" (the kind's defaults
+    only) for any other size."""
+    if kind == "points":
+        return "points"
+    h, w = shape[-2:]
+    if max(h, w) < 16:
+        return "small-image"
+    return SQUARE_PROFILES.get(h, "") if h == w else ""
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:

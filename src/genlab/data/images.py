@@ -243,11 +243,16 @@ def folder_for_split(root: Path, split: str) -> tuple[Path, bool]:
     return root, False
 
 
-def load_folder(cfg: DataConfig, split: str) -> ArrayData:
-    _check_split("folder", split)
+def _folder_root(cfg: DataConfig) -> Path:
     root = user_path(cfg, "folder", FOLDER_WHAT)
     if not root.is_dir():
         raise DataError(f"dataset 'folder': {root} is not a folder; give path={FOLDER_WHAT}")
+    return root
+
+
+def load_folder(cfg: DataConfig, split: str) -> ArrayData:
+    _check_split("folder", split)
+    root = _folder_root(cfg)
     if cfg.test_fraction and not _has_split_folders(root):
         return held_out(load_folder(dataclasses.replace(cfg, test_fraction=0), "train"), split, cfg, str(root))
     folder, has_splits = folder_for_split(root, split)
@@ -293,6 +298,15 @@ def _relabel_like_train(root: Path, y, classes):
     return index[y], list(train_classes)
 
 
+def folder_probe(cfg: DataConfig) -> tuple[str, tuple[int, ...]]:
+    """("image", (H, W)) of a folder's images: image_size, else the first training image's (header only)."""
+    root = _folder_root(cfg)
+    if cfg.image_size:
+        return "image", (cfg.image_size, cfg.image_size)
+    w, h = first_image_size(folder_for_split(root, "train")[0])
+    return "image", (h, w)
+
+
 def folder_available(cfg: DataConfig) -> Availability:
     return user_path_available(cfg, "DIR")
 
@@ -305,6 +319,7 @@ def folder_files(cfg: DataConfig) -> list[Path]:
 
 register_dataset(DatasetSpec(
     name="folder", kind="image", load=load_folder, available=folder_available, files=folder_files,
+    probe=folder_probe,
     description="your images: path=DIR of images or class sub-folders (optional train/ test/); "
                 "image_size=N, channels=1|3",
 ))
@@ -312,8 +327,7 @@ register_dataset(DatasetSpec(
 NPZ_WHAT = "FILE.npz (saved with numpy.savez: x, and labels y; or x_train, y_train, x_test, y_test)"
 
 
-def load_npz(cfg: DataConfig, split: str) -> ArrayData:
-    _check_split("npz", split)
+def _npz_path(cfg: DataConfig) -> Path:
     path = user_path(cfg, "npz", NPZ_WHAT)
     if not path.is_file():
         what = "a folder" if path.is_dir() else "not a regular file (a device, FIFO or socket)"
@@ -321,6 +335,12 @@ def load_npz(cfg: DataConfig, split: str) -> ArrayData:
     if cfg.image_size or cfg.channels:
         raise DataError("image_size and channels apply to the 'folder' dataset; for npz arrays of flat rows "
                         "state the images' shape=CxHxW (e.g. shape=1x28x28)")
+    return path
+
+
+def load_npz(cfg: DataConfig, split: str) -> ArrayData:
+    _check_split("npz", split)
+    path = _npz_path(cfg)
     if cfg.test_fraction and not npz_has_test(path):
         return held_out(as_images(read_npz(path, "train"), cfg, str(path)), split, cfg, str(path))
     return as_images(read_npz(path, split), cfg, str(path))
@@ -419,6 +439,21 @@ def npz_has_test(path: Path) -> bool:
         return "x_test" in npz.files
 
 
+_probed: dict[tuple, tuple] = {}
+
+
+def npz_probe(cfg: DataConfig) -> tuple[str, tuple[int, ...]]:
+    """(kind, example shape) of an npz file's training arrays as ``load_npz`` reads them (flat rows may be
+    images: their values decide), kept per file version: a sweep asks once per setting."""
+    path = _npz_path(cfg)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, cfg.shape)
+    if key not in _probed:
+        arrays = as_images(read_npz(path, "train"), cfg, str(path))
+        _probed[key] = (arrays.kind, tuple(arrays.x.shape[1:]))
+    return _probed[key]
+
+
 def npz_available(cfg: DataConfig) -> Availability:
     return user_path_available(cfg, "FILE.npz")
 
@@ -428,7 +463,7 @@ def npz_files(cfg: DataConfig) -> list[Path]:
 
 
 register_dataset(DatasetSpec(
-    name="npz", kind="image", load=load_npz, available=npz_available, files=npz_files,
+    name="npz", kind="image", load=load_npz, available=npz_available, files=npz_files, probe=npz_probe,
     description="your arrays: path=FILE.npz with x (and y), or x_train/y_train/x_test/y_test; "
                 "images (uint8 or [0, 1]; flat rows of s*s or 3*s*s pixels too, or shape=CxHxW) or points",
 ))
