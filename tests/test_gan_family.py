@@ -336,3 +336,14 @@ def test_pacgan_packs_m_samples_into_one_discriminator_input():
 
     with pytest.raises(ConfigError, match="per input sample"):
         WGANGP(WGANGPConfig(pack=2), info)
+
+
+def test_wgan_gp_presets_keep_the_papers_optimizer_over_the_image_defaults():
+    """On 32x32 images `genlab train wgan-gp` trains TTUR (one critic update, Adam 4e-4 / 1e-4); `--preset cifar10`
+    and `--preset celeba64` are the paper's protocol: five critic updates, Adam 1e-4 with betas 0 and 0.9."""
+    from genlab.api import make_configs
+
+    assert make_configs("wgan-gp", "cifar10")["model"].d_steps == 1
+    for preset in ("cifar10", "celeba64"):
+        m = make_configs("wgan-gp", "cifar10", {"preset": preset})["model"]
+        assert (m.d_steps, m.lr_g, m.lr_d, m.beta1, m.beta2) == (5, 1e-4, 1e-4, 0.0, 0.9), preset

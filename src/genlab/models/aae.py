@@ -39,7 +39,7 @@ from ..nets import MLP
 from ..registry import MODELS
 from .base import Phase, Player, Step
 from .hybrid import AutoencodingGAN, HybridConfig
-from .image_presets import GAN_28
+from .image_presets import GAN_IMAGES
 
 
 @dataclass
@@ -88,7 +88,7 @@ class AAE(AutoencodingGAN):
     # No setting puts more than 5% of the samples on the ring's 0.02-wide modes: the decoder, trained only to
     # reconstruct, spreads the prior's mass between them.
     presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3, "posterior": "gaussian"}},
-               "image": {"model": {"init": "dcgan", "rec_weight": 1.0}}, "image-28": GAN_28}
+               "image": {"model": {"init": "dcgan", "rec_weight": 1.0}}, "image-28": GAN_IMAGES, "image-32": GAN_IMAGES}
 
     def stochastic(self) -> bool:
         return self.cfg.posterior == "gaussian"

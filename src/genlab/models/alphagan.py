@@ -40,7 +40,7 @@ from ..nets import MLP, make_encoder
 from ..registry import MODELS
 from .base import Phase, Player, Step
 from .hybrid import AutoencodingGAN, HybridConfig
-from .image_presets import GAN_28
+from .image_presets import GAN_IMAGES
 
 
 @dataclass
@@ -73,7 +73,7 @@ class AlphaGAN(AutoencodingGAN):
     description = ("alpha-GAN (Rosca et al. 2017): L1 autoencoder + GAN sharing G, with a data and a code "
                    "discriminator")
     presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3, "rec_weight": 1.0}},
-               "image-28": GAN_28}
+               "image-28": GAN_IMAGES, "image-32": GAN_IMAGES}
 
     def build_critics(self, net: str, batchnorm: bool) -> None:
         c = self.cfg

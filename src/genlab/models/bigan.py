@@ -36,7 +36,7 @@ from ..nets import JointCritic
 from ..registry import MODELS
 from .base import Phase, Player, Step
 from .hybrid import AutoencodingGAN, HybridConfig
-from .image_presets import GAN_28
+from .image_presets import GAN_IMAGES
 
 
 @dataclass
@@ -56,7 +56,7 @@ class BiGAN(AutoencodingGAN):
     # 2-D points: Adam 1e-3 decayed linearly to zero over the run. Seed 0, 5,850 steps (ring8 modes / % high
     # quality; grid25 modes / %): constant 8/8 42.2%, 25/25 48.2%; linear 8/8 54.0%, 23/25 33.8%
     presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}, "train": {"lr_schedule": "linear"}},
-               "image-28": GAN_28}
+               "image-28": GAN_IMAGES, "image-32": GAN_IMAGES}
 
     def stochastic(self) -> bool:
         return self.cfg.posterior == "gaussian"

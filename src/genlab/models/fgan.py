@@ -38,7 +38,7 @@ from ..losses import input_gradient_norm
 from ..registry import MODELS
 from .base import Step
 from .gan import GAN, AdversarialConfig
-from .image_presets import GAN_28
+from .image_presets import GAN_IMAGES
 
 Divergence = Literal["total-variation", "kl", "reverse-kl", "pearson", "neyman", "hellinger", "jeffrey", "js",
                      "weighted-js", "gan", "alpha"]
@@ -78,7 +78,8 @@ class FGAN(GAN):
     # at its defaults: 73.9). Reverse KL's G descends 1 - V at its samples, a gradient that never vanishes.
     presets = {"points": {"model": {"critic_penalty": 1.0, "lr_g": 5e-4, "lr_d": 5e-4},
                           "train": {"lr_schedule": "linear"}},
-               "image": {"model": {"divergence": "reverse-kl", "critic_penalty": 1.0}}, "image-28": GAN_28}
+               "image": {"model": {"divergence": "reverse-kl", "critic_penalty": 1.0}},
+               "image-28": GAN_IMAGES, "image-32": GAN_IMAGES}
 
     def __init__(self, cfg: FGANConfig, info: DataInfo):
         super().__init__(cfg, info)

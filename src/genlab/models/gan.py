@@ -32,7 +32,7 @@ from ..losses import gan_discriminator_loss, gan_generator_loss
 from ..nets import dcgan_init, make_decoder, make_encoder, output_activation, resolve_net
 from ..registry import MODELS
 from .base import AdversarialOptim, GenerativeModel, Phase, Player, Step
-from .image_presets import GAN_28
+from .image_presets import GAN_IMAGES
 
 
 @dataclass
@@ -69,7 +69,7 @@ class GAN(GenerativeModel):
     description = "GAN (Goodfellow et al. 2014): non-saturating or minimax loss, k D steps; MLP or DCGAN nets"
     preferred_range = "pm1"
     # 2-D mixtures: a larger step size (with the toy datasets' batch of 512) covers every mode
-    presets = {"points": {"model": {"lr_g": 1e-3, "lr_d": 1e-3}}, "image-28": GAN_28}
+    presets = {"points": {"model": {"lr_g": 1e-3, "lr_d": 1e-3}}, "image-28": GAN_IMAGES, "image-32": GAN_IMAGES}
     discriminator_batchnorm = True  # WGAN-GP's per-sample gradient penalty needs a critic without it
     discriminator_bias = True  # the output bias; Wasserstein critics drop it (it cancels in their loss)
 

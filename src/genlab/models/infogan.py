@@ -42,7 +42,7 @@ from ..nets import MLP, make_decoder, make_encoder, output_activation
 from ..registry import MODELS
 from .base import Step
 from .gan import GAN, AdversarialConfig
-from .image_presets import GAN_28
+from .image_presets import GAN_IMAGES
 
 TRAVERSAL_RANGE = 2.0  # continuous codes are drawn from U(-1, 1) and traversed from -2 to 2
 
@@ -125,7 +125,8 @@ class InfoGAN(GAN):
     # min for 6/8
     presets = {"points": {"model": {"hidden": (128, 128), "hidden_dim": 128, "lr_g": 1e-3, "lr_d": 5e-4},
                           "train": {"steps": 5000, "lr_schedule": "linear"}},
-               "small-image": {"model": {"hidden": (128,), "hidden_dim": 128, "lr_g": 1e-3}}, "image-28": GAN_28}
+               "small-image": {"model": {"hidden": (128,), "hidden_dim": 128, "lr_g": 1e-3}},
+               "image-28": GAN_IMAGES, "image-32": GAN_IMAGES}
 
     def __init__(self, cfg: InfoGANConfig, info: DataInfo):
         if cfg.pack > 1:

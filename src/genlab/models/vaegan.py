@@ -38,7 +38,7 @@ from ..nets import CriticOutput, FeatureCritic, reparameterize
 from ..registry import MODELS
 from .base import Phase, Player, Step
 from .hybrid import AutoencodingGAN, HybridConfig
-from .image_presets import GAN_28
+from .image_presets import GAN_IMAGES
 
 
 @dataclass
@@ -72,7 +72,8 @@ class VAEGAN(AutoencodingGAN):
     Config = VAEGANConfig
     description = ("VAE-GAN (Larsen et al. 2016): VAE whose reconstruction error lives in D's features; "
                    "rec=features|pixels")
-    presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}}, "image-28": GAN_28}
+    presets = {"points": {"model": {"latent_dim": 2, "lr_g": 1e-3, "lr_d": 1e-3}},
+               "image-28": GAN_IMAGES, "image-32": GAN_IMAGES}
 
     def stochastic(self) -> bool:
         return True

@@ -25,12 +25,15 @@ from ..data.base import Batch
 from ..registry import MODELS
 from .base import Step
 from .gan import GAN, AdversarialConfig
-from .image_presets import GAN_28
+from .image_presets import GAN_IMAGES
 
 
 def critic_gap(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
     """E[f(x)] - E[f(G(z))]: the critic's estimate of the Wasserstein-1 distance (up to its Lipschitz constant)."""
     return real_scores.float().mean() - fake_scores.float().mean()
+
+
+IMAGES = {"model": {"lr_g": 5e-4, "lr_d": 5e-4}, **GAN_IMAGES}  # 28x28 and 32x32 images (see the class)
 
 
 @dataclass
@@ -62,7 +65,7 @@ class WGAN(GAN):
     # garment recognizable); 2e-4: 116.1, 0.21; 5e-4: 84.7, 0.09 (all 10 classes in each).
     presets = {"points": {"model": {"hidden": (128, 128), "lr_g": 5e-4, "lr_d": 5e-4},
                           "train": {"steps": 3000, "lr_schedule": "linear"}},
-               "image-28": {"model": {"lr_g": 5e-4, "lr_d": 5e-4}, **GAN_28}}
+               "image-28": IMAGES, "image-32": IMAGES}
     discriminator_bias = False
 
     def __init__(self, cfg: WGANConfig, info):
