@@ -82,10 +82,11 @@ class DatasetSpec:
         """(kind, profile) whose defaults a model takes on this data (``GenerativeModel.defaults_for``): the
         registry's, or what the user's files hold: npz points take the points defaults, a folder of 32x32
         pictures those of 32x32 images."""
-        if self.probe is None:
-            return self.kind, self.profile
-        kind, shape = self.probe(cfg)
-        return kind, shape_profile(kind, shape)
+        return self.defaults_key_of(*self.probe(cfg)) if self.probe is not None else (self.kind, self.profile)
+
+    def defaults_key_of(self, kind: str, shape) -> tuple[str, str]:
+        """``defaults_key`` for data of `kind` whose examples have `shape` (as a run's saved data_info says)."""
+        return (kind, shape_profile(kind, shape)) if self.probe is not None else (self.kind, self.profile)
 
 
 def shape_profile(kind: str, shape) -> str:

@@ -14,7 +14,6 @@ import shlex
 from typing import Optional
 
 from ..config import DataConfig, TrainConfig, to_dict
-from ..data.base import shape_profile
 from .read import registries
 
 FLAGS = ("seed", "device")  # train fields that `genlab train` takes as --flags (besides the length)
@@ -27,9 +26,8 @@ def _baseline(cfg: dict) -> dict[str, dict]:
 
     cls, spec = MODELS.get(cfg["model"]), DATASETS.get(cfg["data"]["dataset"])
     preset = cls.named_presets.get(cfg.get("preset"), {}) if cfg.get("preset") else {}
-    info = cfg.get("data_info") or {}
-    own = spec.probe is not None and "shape" in info  # the user's files: the defaults their kind and size took
-    fitted = cls.defaults_for(*((info["kind"], shape_profile(info["kind"], info["shape"])) if own
+    info = cfg.get("data_info") or {}  # the user's own files: the defaults their kind and size took
+    fitted = cls.defaults_for(*(spec.defaults_key_of(info["kind"], info["shape"]) if "shape" in info
                                 else (spec.kind, spec.profile)))
     return {
         "train": {**to_dict(TrainConfig()), **spec.train_defaults, **fitted["train"], **preset.get("train", {})},
